@@ -1,0 +1,204 @@
+#include "api/admin_routes.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace slipway::api {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+ApiResponse Fail(int status, std::string message) {
+  return {status, {{"error", std::move(message)}}};
+}
+
+ApiResponse FromRefusal(const rollout::Refusal& r) {
+  ApiResponse res = Fail(r.http_status, r.message);
+  if (!r.diagnostics.empty()) {
+    nlohmann::json diags = nlohmann::json::array();
+    for (const auto& d : r.diagnostics) {
+      diags.push_back({{"file", d.file},
+                       {"line", d.line},
+                       {"column", d.column},
+                       {"message", d.message},
+                       {"text", d.ToString()}});
+    }
+    res.body["diagnostics"] = std::move(diags);
+  }
+  return res;
+}
+
+std::optional<std::int64_t> ToInt(const std::string& s) {
+  if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), ::isdigit)) return {};
+  return std::stoll(s);
+}
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+std::string StringField(const nlohmann::json& body, const char* key) {
+  if (!body.is_object() || !body.contains(key) || !body[key].is_string()) return "";
+  return body[key].get<std::string>();
+}
+
+// Lists <log_dir>/<app>/*.log (current files, not rotated copies), sorted.
+std::vector<fs::path> LogFiles(const std::string& log_dir, const std::string& app) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(log_dir) / app, ec)) {
+    if (entry.path().extension() == ".log") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+ApiResponse ReadLog(const fs::path& file, std::uint64_t offset, std::uint64_t max) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Fail(404, "cannot open " + file.string());
+  in.seekg(0, std::ios::end);
+  std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
+  // The file was rotated (or truncated) since the last read: start over.
+  if (offset > size) offset = 0;
+  std::uint64_t n = std::min<std::uint64_t>(size - offset, max);
+  std::string data(n, '\0');
+  in.seekg(static_cast<std::streamoff>(offset));
+  in.read(data.data(), static_cast<std::streamsize>(n));
+  return {200, {{"name", file.stem().string()}, {"data", data}, {"next_offset", offset + n},
+                {"size", size}}};
+}
+
+}  // namespace
+
+nlohmann::json ReleaseToJson(const state::Release& r, bool with_spec) {
+  nlohmann::json j = {{"app", r.app},
+                      {"number", r.number},
+                      {"outcome", state::OutcomeName(r.outcome)},
+                      {"reason", r.reason},
+                      {"created_by", r.created_by},
+                      {"created_at", r.created_at},
+                      {"finished_at", r.finished_at},
+                      {"spec_file", r.spec_file},
+                      {"rollback_of", r.rollback_of ? nlohmann::json(*r.rollback_of) : nullptr}};
+  if (with_spec) j["spec_yaml"] = r.spec_yaml;
+  return j;
+}
+
+Handler MakeAdminRoutes(rollout::Fleet& fleet, state::ReleaseStore& store, std::string log_dir) {
+  return [&fleet, &store, log_dir](const ApiRequest& req, Responder respond) {
+    const std::vector<std::string> p = Split(req.path);
+    const bool get = req.method == "GET";
+    const bool post = req.method == "POST";
+    auto releases_of = [&](const std::string& app) -> ApiResponse {
+      auto list = store.ListReleases(app);
+      if (!list) return Fail(500, list.error().message);
+      if (list->empty()) return Fail(404, "no app named " + app);
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& r : *list) arr.push_back(ReleaseToJson(r, false));
+      return {200, {{"releases", arr}}};
+    };
+
+    if (p.size() < 2 || p[0] != "v1") return respond(Fail(404, "no such endpoint: " + req.path));
+    if (get && p.size() == 2 && p[1] == "version") {
+      return respond({200, {{"version", SLIPWAY_VERSION}}});
+    }
+    if (post && p.size() == 2 && p[1] == "deploy") {
+      rollout::DeployRequest dr{StringField(req.body, "spec_yaml"),
+                                StringField(req.body, "spec_file"),
+                                StringField(req.body, "base_dir"), req.peer};
+      if (dr.spec_yaml.empty()) return respond(Fail(400, "spec_yaml is required"));
+      if (dr.spec_file.empty()) dr.spec_file = "slipway.yaml";
+      auto out = fleet.Deploy(dr);
+      if (out.refusal) return respond(FromRefusal(*out.refusal));
+      return respond({202, {{"release", ReleaseToJson(*out.value, false)}}});
+    }
+    if (p[1] != "apps") return respond(Fail(404, "no such endpoint: " + req.path));
+    if (get && p.size() == 2) return respond({200, {{"apps", fleet.AppsJson(std::nullopt)}}});
+    if (p.size() < 3) return respond(Fail(404, "no such endpoint: " + req.path));
+    const std::string& app = p[2];
+    if (!fleet.Known(app)) return respond(Fail(404, "no app named " + app));
+
+    if (get && p.size() == 3) {
+      auto status = fleet.AppsJson(app);
+      return respond({200, status.empty() ? nlohmann::json::object() : status[0]});
+    }
+    if (get && p.size() == 4 && p[3] == "releases") return respond(releases_of(app));
+    if (get && p.size() == 5 && p[3] == "releases") {
+      auto n = ToInt(p[4]);
+      if (!n) return respond(Fail(400, "release must be a number"));
+      auto r = store.GetRelease(app, *n);
+      if (!r) return respond(Fail(500, r.error().message));
+      if (!r->has_value()) return respond(Fail(404, fmt::format("{} has no release {}", app, *n)));
+      return respond({200, ReleaseToJson(**r, true)});
+    }
+    if (get && p.size() == 4 && p[3] == "events") {
+      auto after = ToInt(req.query.count("after") ? req.query.at("after") : "0");
+      auto release = ToInt(req.query.count("release") ? req.query.at("release") : "0");
+      if (!after || !release) return respond(Fail(400, "after and release must be numbers"));
+      auto events = store.EventsSince(app, *after, *release);
+      if (!events) return respond(Fail(500, events.error().message));
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& e : *events) {
+        arr.push_back({{"id", e.id}, {"release", e.release}, {"at", e.at}, {"kind", e.kind},
+                       {"message", e.message}});
+      }
+      return respond({200, {{"events", arr}}});
+    }
+    if (post && p.size() == 4 && p[3] == "rollback") {
+      std::optional<std::int64_t> to;
+      if (req.body.is_object() && req.body.contains("to") && !req.body["to"].is_null()) {
+        if (!req.body["to"].is_number_integer()) {
+          return respond(Fail(400, "to must be a release number"));
+        }
+        to = req.body["to"].get<std::int64_t>();
+      }
+      auto out = fleet.Rollback(app, to, req.peer);
+      if (out.refusal) return respond(FromRefusal(*out.refusal));
+      return respond({202, {{"release", ReleaseToJson(*out.value, false)}}});
+    }
+    if (post && p.size() == 4 && p[3] == "stop") {
+      auto refusal = fleet.Stop(app, req.peer, [respond, app] {
+        respond({200, {{"stopped", app}}});
+      });
+      if (refusal) respond(FromRefusal(*refusal));
+      return;
+    }
+    if (get && p.size() == 4 && p[3] == "logs") {
+      auto files = LogFiles(log_dir, app);
+      auto name = req.query.count("name") ? req.query.at("name") : "";
+      if (name.empty()) {
+        // Current replicas first (in order), then older files.
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& path : fleet.ReplicaLogs(app)) arr.push_back(fs::path(path).stem());
+        nlohmann::json all = nlohmann::json::array();
+        for (const auto& f : files) all.push_back(f.stem());
+        return respond({200, {{"current", arr}, {"all", all}}});
+      }
+      for (const auto& f : files) {
+        if (f.stem() == name) {
+          auto offset = ToInt(req.query.count("offset") ? req.query.at("offset") : "0");
+          if (!offset) return respond(Fail(400, "offset must be a number"));
+          return respond(ReadLog(f, static_cast<std::uint64_t>(*offset), 1 << 20));
+        }
+      }
+      return respond(Fail(404, fmt::format("{} has no replica log named {}", app, name)));
+    }
+    respond(Fail(404, fmt::format("no such endpoint: {} {}", req.method, req.path)));
+  };
+}
+
+}  // namespace slipway::api

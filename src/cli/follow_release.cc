@@ -1,0 +1,64 @@
+// Prints a release's deploy events as they happen and waits for its outcome.
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/cli_context.h"
+
+namespace slipway::cli {
+
+namespace {
+
+// "2026-11-24T18:01:07.123Z" -> "18:01:07.123"
+std::string ClockTime(const std::string& at) {
+  auto t = at.find('T');
+  if (t == std::string::npos) return at;
+  std::string s = at.substr(t + 1);
+  if (!s.empty() && s.back() == 'Z') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app,
+                  std::int64_t release) {
+  std::int64_t cursor = 0;
+  auto print_new = [&]() -> bool {
+    auto res = ctx.Call(client, "GET",
+                        fmt::format("/v1/apps/{}/events?release={}&after={}", app, release,
+                                    cursor));
+    if (!res) return false;
+    for (const auto& e : res->body.value("events", nlohmann::json::array())) {
+      cursor = e.value("id", cursor);
+      std::cout << "  " << ClockTime(e.value("at", "")) << "  " << e.value("message", "") << "\n";
+    }
+    std::cout.flush();
+    return true;
+  };
+  // The CLI polls: deploys last seconds to minutes, and a 100 ms cadence keeps output live.
+  for (;;) {
+    if (!print_new()) return ctx.exit_code;
+    auto res = ctx.Call(client, "GET", fmt::format("/v1/apps/{}/releases/{}", app, release));
+    if (!res) return ctx.exit_code;
+    if (res->status != 200) {
+      ctx.FailFrom(*res);
+      return ctx.exit_code;
+    }
+    std::string outcome = res->body.value("outcome", "");
+    if (outcome != "deploying") {
+      if (!print_new()) return ctx.exit_code;
+      if (outcome == "succeeded") {
+        std::cout << fmt::format("OK: release {} of {} is serving.\n", release, app);
+        return kExitOk;
+      }
+      std::cerr << fmt::format("FAILED: release {} of {} {}: {}\n", release, app, outcome,
+                               res->body.value("reason", ""));
+      return kExitFailed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace slipway::cli

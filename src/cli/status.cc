@@ -1,0 +1,73 @@
+// slipway status [APP] [--json]
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/cli_context.h"
+
+namespace slipway::cli {
+
+namespace {
+
+std::string Str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
+  if (!j.contains(key) || j[key].is_null()) return dflt;
+  if (j[key].is_string()) return j[key].get<std::string>();
+  return j[key].dump();
+}
+
+void PrintApp(const nlohmann::json& a) {
+  std::cout << fmt::format("{:<16} release {:<5} {:<8} ready {}/{}  listen {}", Str(a, "app"),
+                           Str(a, "current_release"), Str(a, "desired_state"),
+                           Str(a, "ready_replicas", "0"), Str(a, "desired_replicas", "0"),
+                           Str(a, "listen"));
+  if (a.contains("deploying_release") && !a["deploying_release"].is_null()) {
+    std::cout << fmt::format("  (deploying release {})", a["deploying_release"].dump());
+  }
+  std::cout << "\n";
+  const auto& replicas = a.value("replicas", nlohmann::json::array());
+  if (replicas.empty()) return;
+  std::cout << fmt::format("  {:<22} {:>7} {:>6} {:<10} {:>8} {:>9}  {}\n", "REPLICA", "PID",
+                           "PORT", "STATE", "RESTARTS", "REQUESTS", "LIMITS");
+  for (const auto& r : replicas) {
+    std::string limits = "-";
+    if (r.contains("limits")) {
+      const auto& l = r["limits"];
+      std::vector<std::string> applied;
+      if (l.value("memory_applied", false)) applied.push_back("memory");
+      if (l.value("cpu_applied", false)) applied.push_back("cpu");
+      if (l.value("pids_applied", false)) applied.push_back("pids");
+      limits = fmt::format("cgroup {}: {}", l.value("cgroup", "none"),
+                           applied.empty() ? "none" : fmt::format("{}", fmt::join(applied, ",")));
+      if (!l.value("note", "").empty()) limits += " (" + l.value("note", "") + ")";
+    }
+    std::cout << fmt::format("  {:<22} {:>7} {:>6} {:<10} {:>8} {:>9}  {}\n", Str(r, "name"),
+                             Str(r, "pid"), Str(r, "port"), Str(r, "state"), Str(r, "restarts"),
+                             Str(r, "requests"), limits);
+    if (r.contains("error")) std::cout << "      error: " << Str(r, "error") << "\n";
+  }
+}
+
+}  // namespace
+
+void RegisterStatus(CLI::App& app, Context& ctx) {
+  auto name = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("status", "Show apps, their serving release and replicas.");
+  cmd->add_option("app", *name, "only this app");
+  cmd->add_flag("--json", *json, "print JSON");
+  cmd->callback([&ctx, name, json] {
+    api::AdminClient client(ctx.SocketPath());
+    auto res = ctx.Call(client, "GET", name->empty() ? "/v1/apps" : "/v1/apps/" + *name);
+    if (!res) return;
+    if (res->status != 200) return ctx.FailFrom(*res);
+    nlohmann::json apps = name->empty() ? res->body["apps"] : nlohmann::json::array({res->body});
+    if (*json) {
+      std::cout << (name->empty() ? apps.dump(2) : res->body.dump(2)) << "\n";
+      return;
+    }
+    if (apps.empty()) std::cout << "no apps yet: deploy one with `slipway deploy -f FILE`\n";
+    for (const auto& a : apps) PrintApp(a);
+  });
+}
+
+}  // namespace slipway::cli

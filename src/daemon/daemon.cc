@@ -1,0 +1,117 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "api/admin_routes.h"
+#include "api/admin_server.h"
+#include "common/log.h"
+#include "proxy/proxy_server.h"
+#include "rollout/fleet.h"
+#include "runtime/subreaper.h"
+#include "state/release_store.h"
+
+namespace slipway::daemon {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One daemon per state dir: an flock held for the daemon's life (released by the kernel on
+// any exit, so a crash never leaves a stale lock).
+Result<int> LockStateDir(const std::string& dir) {
+  std::string path = dir + "/daemon.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{fmt::format("cannot open {}: {}", path, std::strerror(errno))};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Error{fmt::format("another slipway daemon is using {}", dir)};
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::write(fd, pid.data(), pid.size()) < 0) {
+    // Only informational; the lock is what matters.
+  }
+  return fd;
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonOptions& options) {
+  log::Init(options.debug ? log::Level::kDebug : log::Level::kInfo);
+  std::error_code ec;
+  fs::path dir = fs::absolute(options.state_dir, ec);
+  fs::create_directories(dir / "logs", ec);
+  if (ec) {
+    std::cerr << "slipway daemon: cannot create " << (dir / "logs").string() << ": "
+              << ec.message() << "\n";
+    return 1;
+  }
+  auto lock = LockStateDir(dir.string());
+  if (!lock) {
+    std::cerr << "slipway daemon: " << lock.error().message << "\n";
+    return 1;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  runtime::BecomeSubreaper();
+
+  auto store = state::ReleaseStore::Open((dir / "state.db").string());
+  if (!store) {
+    std::cerr << "slipway daemon: state: " << store.error().message << "\n";
+    return 1;
+  }
+
+  asio::io_context io(1);
+  proxy::ProxyServer proxy(0);
+  rollout::AppEnv env{&io, store->get(), &proxy, (dir / "logs").string()};
+  rollout::Fleet fleet(env);
+  api::AdminServer admin(io, (dir / "slipway.sock").string(),
+                         api::MakeAdminRoutes(fleet, **store, (dir / "logs").string()));
+  if (Status st = admin.Start(); !st) {
+    std::cerr << "slipway daemon: " << st.error().message << "\n";
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  bool stopping = false;
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code err, int sig) {
+        if (err) return;
+        if (stopping) {
+          log::Warn("second signal: exiting now", {{"signal", sig}});
+          io.stop();  // remaining replicas are SIGKILLed as their owners are destroyed
+          return;
+        }
+        stopping = true;
+        log::Info("stopping: draining and stopping every replica", {{"signal", sig}});
+        admin.Stop();
+        fleet.StopAll([&io] {
+          log::Info("all replicas stopped; daemon exits");
+          io.stop();
+        });
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  log::Info("slipway daemon ready",
+            {{"state_dir", dir.string()}, {"socket", (dir / "slipway.sock").string()},
+             {"version", SLIPWAY_VERSION}, {"pid", ::getpid()}});
+  fleet.Recover();
+  io.run();
+  return 0;
+}
+
+}  // namespace slipway::daemon

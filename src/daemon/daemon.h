@@ -1,0 +1,17 @@
+// The daemon: wires state, runtime, health, proxy, rollout and the admin API together on one
+// controller io_context, recovers on start-up, and stops every replica on SIGTERM/SIGINT.
+#pragma once
+
+#include <string>
+
+namespace slipway::daemon {
+
+struct DaemonOptions {
+  std::string state_dir;  // holds state.db, slipway.sock, logs/
+  bool debug = false;     // debug-level logs
+};
+
+// Runs until SIGTERM/SIGINT. Returns the process exit code.
+int RunDaemon(const DaemonOptions& options);
+
+}  // namespace slipway::daemon

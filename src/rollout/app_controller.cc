@@ -1,0 +1,331 @@
+#include "rollout/app_controller.h"
+
+#include <algorithm>
+#include <map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "rollout/free_port.h"
+
+namespace slipway::rollout {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// One run of the rolling algorithm towards `target` (release 0 with replicas 0 = stop all).
+struct AppController::Rollout {
+  std::int64_t target = 0;
+  spec::AppSpec spec;
+  Clock::time_point deadline;
+  std::function<void(Status)> done;
+  std::unique_ptr<asio::steady_timer> timer;
+  bool scheduled = false;
+};
+
+AppController::AppController(AppEnv env, std::string app)
+    : env_(std::move(env)), app_(std::move(app)), pool_(std::make_shared<proxy::BackendPool>()) {}
+
+AppController::~AppController() {
+  *alive_ = false;
+  if (rollout_ && rollout_->timer) rollout_->timer->cancel();
+  units_.clear();  // each unit SIGKILLs and reaps its process group
+  if (!listen_.empty()) env_.proxy->RemoveListener(app_);
+}
+
+void AppController::Event(std::int64_t release, const std::string& kind,
+                          const std::string& message) {
+  auto r = env_.store->AppendEvent(app_, release, kind, message);
+  if (!r) log::Error("cannot record event", {{"app", app_}, {"error", r.error().message}});
+  log::Info(message, {{"app", app_}, {"release", release}, {"event", kind}});
+}
+
+void AppController::OnUnitEvent(ReplicaUnit& unit, const std::string& kind,
+                                const std::string& message) {
+  Event(unit.release(), kind, message);
+}
+
+void AppController::OnUnitChanged(ReplicaUnit&) {
+  PublishPool();
+  if (rollout_ && !rollout_->scheduled) {
+    // Re-evaluated from the loop, never from inside a unit's callback (it may get destroyed).
+    rollout_->scheduled = true;
+    asio::post(*env_.io, [this, alive = alive_, r = rollout_] {
+      if (!*alive) return;
+      r->scheduled = false;
+      if (rollout_ == r) Drive(r);
+    });
+  } else if (!rollout_) {
+    asio::post(*env_.io, [this, alive = alive_] {
+      if (*alive) Reap();
+    });
+  }
+}
+
+void AppController::PublishPool() {
+  proxy::BackendList list;
+  for (auto& u : units_) {
+    if (u->ready() && !u->retiring()) list.push_back(u->backend());
+  }
+  auto current = pool_->Snapshot();
+  if (*current == list) return;
+  pool_->Publish(std::move(list));
+}
+
+void AppController::Reap() {
+  units_.remove_if([](const std::unique_ptr<ReplicaUnit>& u) { return u->stopped(); });
+  if (!units_.empty() || stop_waiters_.empty()) return;
+  auto waiters = std::move(stop_waiters_);
+  for (auto& w : waiters) w();
+}
+
+Status AppController::StartUnit(std::int64_t release, const spec::AppSpec& spec) {
+  int index = 0;
+  for (auto& u : units_) {
+    if (u->release() == release) index = std::max(index, u->index() + 1);
+  }
+  auto port = PickFreePort();
+  if (!port) return port.error();
+  UnitConfig config{app_, release, index, spec, *port, env_.log_dir + "/" + app_};
+  auto unit = std::make_unique<ReplicaUnit>(*env_.io, std::move(config),
+                                             static_cast<UnitListener*>(this));
+  ReplicaUnit* raw = unit.get();
+  units_.push_back(std::move(unit));
+  Status st = raw->Start();
+  if (!st) {
+    Event(release, "replica.failed", fmt::format("{} cannot start: {}", raw->name(),
+                                                 st.error().message));
+  }
+  return st;
+}
+
+void AppController::Retire(ReplicaUnit* unit) {
+  Event(unit->release(), "replica.draining",
+        fmt::format("{} leaves the pool and drains ({} in flight)", unit->name(),
+                    unit->backend()->inflight.load()));
+  unit->Retire(nullptr);
+}
+
+std::optional<Status> AppController::Step(Rollout& r) {
+  auto now = Clock::now();
+  std::vector<ReplicaUnit*> fresh, old_ready, old_unready;
+  bool draining = false;
+  for (auto& u : units_) {
+    if (u->retiring()) {
+      if (!u->stopped()) draining = true;
+      continue;
+    }
+    if (u->stopped() && u->release() != r.target) continue;  // dead leftovers are reaped
+    if (u->release() == r.target) {
+      fresh.push_back(u.get());
+    } else if (u->ready()) {
+      old_ready.push_back(u.get());
+    } else {
+      old_unready.push_back(u.get());
+    }
+  }
+  for (ReplicaUnit* u : fresh) {
+    if (!u->fatal_error().empty()) return Status(Error{u->fatal_error()});
+    if (!u->ever_ready() && now >= u->startup_deadline()) {
+      return Status(Error{fmt::format(
+          "replica {} did not become ready within its start-up budget of {}: {}", u->name(),
+          FormatDuration(r.spec.readiness.startup_timeout), u->not_ready_reason())});
+    }
+  }
+  const int target = r.spec.replicas;
+  const int ready_fresh =
+      static_cast<int>(std::count_if(fresh.begin(), fresh.end(), [](auto* u) { return u->ready(); }));
+  // Old replicas that serve nothing cost no availability: retire them first.
+  for (ReplicaUnit* u : old_unready) Retire(u);
+  // Retire serving old replicas while enough replicas stay available.
+  const int min_available = target - r.spec.rolling.max_unavailable;
+  while (!old_ready.empty() &&
+         ready_fresh + static_cast<int>(old_ready.size()) - 1 >= min_available) {
+    Retire(old_ready.front());
+    old_ready.erase(old_ready.begin());
+  }
+  // Start new replicas while the surge allows.
+  int started = static_cast<int>(fresh.size());
+  while (started < target &&
+         static_cast<int>(old_ready.size()) + started < target + r.spec.rolling.max_surge) {
+    Status st = StartUnit(r.target, r.spec);
+    if (!st) return st;
+    ++started;
+  }
+  if (ready_fresh >= target && old_ready.empty() && !draining) return Ok();
+  if (now >= r.deadline) {
+    std::string why;
+    for (ReplicaUnit* u : fresh) {
+      if (!u->ready()) {
+        why = fmt::format("; {}: {}", u->name(), u->not_ready_reason());
+        break;
+      }
+    }
+    return Status(Error{fmt::format("release {} did not become ready within the ready deadline of "
+                                    "{}: {}/{} replicas ready{}",
+                                    r.target, FormatDuration(r.spec.rolling.ready_deadline),
+                                    ready_fresh, target, why)});
+  }
+  return std::nullopt;
+}
+
+void AppController::Drive(std::shared_ptr<Rollout> r) {
+  Reap();
+  std::optional<Status> result = Step(*r);
+  PublishPool();
+  if (result) {
+    if (r->timer) r->timer->cancel();
+    rollout_.reset();
+    auto done = std::move(r->done);
+    done(std::move(*result));
+    return;
+  }
+  // Wake up at the next deadline even if no unit reports a change.
+  auto wake = r->deadline;
+  for (auto& u : units_) {
+    if (u->release() == r->target && !u->ever_ready() && !u->retiring()) {
+      wake = std::min(wake, u->startup_deadline());
+    }
+  }
+  wake = std::min(wake, Clock::now() + std::chrono::seconds(1));
+  if (!r->timer) r->timer = std::make_unique<asio::steady_timer>(*env_.io);
+  r->timer->expires_at(wake);
+  r->timer->async_wait([this, alive = alive_, r](boost::system::error_code ec) {
+    if (ec || !*alive || rollout_ != r) return;
+    Drive(r);
+  });
+}
+
+void AppController::Deploy(state::Release release, spec::AppSpec spec,
+                           std::function<void(Status)> done) {
+  Roll(std::move(release), std::move(spec), /*resume=*/false, std::move(done));
+}
+
+void AppController::Resume(state::Release release, spec::AppSpec spec,
+                           std::function<void(Status)> done) {
+  Roll(std::move(release), std::move(spec), /*resume=*/true, std::move(done));
+}
+
+void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume,
+                         std::function<void(Status)> done) {
+  const std::int64_t number = release.number;
+  deploying_release_ = number;
+  auto t0 = Clock::now();
+  Event(number, resume ? "resume.started" : "deploy.started",
+        fmt::format("{}release {}: {} replica(s) of {}, rolling (max surge {}, max unavailable {}, "
+                    "ready deadline {})",
+                    resume ? "daemon restarted; bringing back " : "", number, spec.replicas,
+                    spec.command, spec.rolling.max_surge, spec.rolling.max_unavailable,
+                    FormatDuration(spec.rolling.ready_deadline)));
+
+  auto finish = [this, number, t0, resume, done = std::move(done)](Status st) {
+    deploying_release_.reset();
+    auto took = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+    if (st) {
+      Event(number, resume ? "resume.succeeded" : "deploy.succeeded",
+            fmt::format("release {} is serving (took {})", number, FormatDuration(took)));
+      if (!resume) (void)env_.store->FinishRelease(app_, number, state::Outcome::kSucceeded, "");
+    } else if (!resume) {
+      (void)env_.store->FinishRelease(app_, number, state::Outcome::kFailed, st.error().message);
+    }
+    done(std::move(st));
+  };
+
+  Status listening = env_.proxy->AddListener({app_, spec.proxy.listen, pool_});
+  if (!listening) {
+    Event(number, "deploy.failed", "proxy: " + listening.error().message);
+    finish(Status(Error{"proxy: " + listening.error().message}));
+    return;
+  }
+  listen_ = spec.proxy.listen;
+
+  auto r = std::make_shared<Rollout>();
+  r->target = number;
+  r->spec = spec;
+  r->deadline = Clock::now() + spec.rolling.ready_deadline;
+  r->done = [this, number, spec, finish](Status st) mutable {
+    if (st) {
+      serving_release_ = number;
+      serving_spec_ = spec;
+      (void)env_.store->SetCurrentRelease(app_, number);
+      finish(Ok());
+      return;
+    }
+    std::string reason = st.error().message;
+    Event(number, "deploy.failed", fmt::format("release {} failed: {}", number, reason));
+    // Bring back what served before (or clear the failed replicas when nothing did).
+    auto restore = std::make_shared<Rollout>();
+    if (serving_release_ && serving_spec_) {
+      restore->target = *serving_release_;
+      restore->spec = *serving_spec_;
+      Event(number, "deploy.restoring",
+            fmt::format("release {} keeps serving; stopping the replicas of release {}",
+                        *serving_release_, number));
+    } else {
+      restore->target = 0;
+      restore->spec = spec;
+      restore->spec.replicas = 0;
+    }
+    restore->deadline = Clock::now() + restore->spec.rolling.ready_deadline;
+    restore->done = [this, number, reason, finish](Status restored) mutable {
+      if (!restored) {
+        Event(number, "deploy.restore_failed",
+              "could not restore the previous release: " + restored.error().message);
+      }
+      finish(Status(Error{reason}));
+    };
+    rollout_ = restore;
+    Drive(restore);
+  };
+  rollout_ = r;
+  Drive(r);
+}
+
+void AppController::Stop(std::function<void()> done) {
+  auto r = std::make_shared<Rollout>();
+  r->target = 0;
+  r->spec = serving_spec_.value_or(spec::AppSpec{});
+  r->spec.replicas = 0;
+  r->deadline = Clock::now() + std::chrono::hours(1);
+  r->done = [this, done = std::move(done)](Status) {
+    if (!listen_.empty()) env_.proxy->RemoveListener(app_);
+    listen_.clear();
+    Reap();
+    if (done) done();
+  };
+  rollout_ = r;
+  Drive(r);
+}
+
+std::vector<std::string> AppController::ReplicaLogs() const {
+  std::vector<std::string> logs;
+  for (auto& u : units_) {
+    if (!serving_release_ || u->release() == *serving_release_) logs.push_back(u->log_path());
+  }
+  return logs;
+}
+
+nlohmann::json AppController::ToJson() const {
+  nlohmann::json j;
+  j["app"] = app_;
+  j["serving_release"] = serving_release_ ? nlohmann::json(*serving_release_) : nlohmann::json();
+  j["deploying_release"] =
+      deploying_release_ ? nlohmann::json(*deploying_release_) : nlohmann::json();
+  j["listen"] = env_.proxy->BoundAddress(app_);
+  int ready = 0;
+  nlohmann::json replicas = nlohmann::json::array();
+  for (auto& u : units_) {
+    replicas.push_back(u->ToJson());
+    if (u->ready() && !u->retiring()) ++ready;
+  }
+  j["ready_replicas"] = ready;
+  j["desired_replicas"] = serving_spec_ ? serving_spec_->replicas : 0;
+  j["replicas"] = std::move(replicas);
+  return j;
+}
+
+}  // namespace slipway::rollout

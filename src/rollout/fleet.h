@@ -1,0 +1,78 @@
+// Fleet: the apps one daemon runs. Turns operator requests (deploy, rollback, stop, status)
+// into stored releases and AppController actions, and brings apps back after a restart.
+// Lives on the controller's io_context; not thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "rollout/app_controller.h"
+#include "spec/spec_parser.h"
+
+namespace slipway::rollout {
+
+// Why a request was refused, with the HTTP status the API maps it to.
+struct Refusal {
+  Refusal(int status, std::string msg, std::vector<spec::Diagnostic> diags = {})
+      : http_status(status), message(std::move(msg)), diagnostics(std::move(diags)) {}
+  int http_status;  // 400 bad spec, 404 unknown app/release, 409 busy/conflict
+  std::string message;
+  std::vector<spec::Diagnostic> diagnostics;
+};
+
+template <typename T>
+struct Outcome {
+  std::optional<T> value;
+  std::optional<Refusal> refusal;
+};
+
+struct DeployRequest {
+  std::string spec_yaml;
+  std::string spec_file;
+  std::string base_dir;
+  std::string who;
+};
+
+class Fleet {
+ public:
+  explicit Fleet(AppEnv env);
+  ~Fleet();
+
+  // Start-up recovery: fails deploys the last daemon left unfinished and brings every app whose
+  // desired state is running back to its current release.
+  void Recover();
+
+  // Stores a new release and starts rolling it out; returns it at once (outcome "deploying").
+  // `done` runs when the rollout ends.
+  Outcome<state::Release> Deploy(const DeployRequest& request,
+                                 std::function<void(Status)> done = nullptr);
+  // Redeploys release `to` (default: the last succeeded release before the serving one) as a
+  // new release through the same path.
+  Outcome<state::Release> Rollback(const std::string& app, std::optional<std::int64_t> to,
+                                   const std::string& who);
+  // Drains and stops every replica of `app`; `done` runs when nothing of it runs.
+  std::optional<Refusal> Stop(const std::string& app, const std::string& who,
+                              std::function<void()> done);
+  // Stops every app without changing its desired state (daemon shutdown).
+  void StopAll(std::function<void()> done);
+
+  nlohmann::json AppsJson(const std::optional<std::string>& app) const;
+  std::vector<std::string> ReplicaLogs(const std::string& app) const;
+  bool Known(const std::string& app) const;
+
+ private:
+  AppController& Controller(const std::string& app);
+  Outcome<state::Release> StartRelease(const state::NewRelease& release,
+                                       std::function<void(Status)> done);
+
+  AppEnv env_;
+  std::map<std::string, std::unique_ptr<AppController>> apps_;
+};
+
+}  // namespace slipway::rollout

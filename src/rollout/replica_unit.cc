@@ -1,0 +1,277 @@
+#include "rollout/replica_unit.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "common/duration.h"
+
+namespace slipway::rollout {
+
+namespace asio = boost::asio;
+
+// Liveness has its own consumer so its verdicts are not confused with readiness ones.
+class ReplicaUnit::LivenessConsumer : public health::ProbeConsumer {
+ public:
+  explicit LivenessConsumer(ReplicaUnit* unit) : unit_(unit) {}
+  void OnHealthy() override {}
+  void OnUnhealthy(const health::ProbeResult& last) override {
+    if (unit_->retiring_ || !unit_->process_) return;
+    std::string why = fmt::format("liveness probe failed {} times: {}",
+                                  unit_->config_.spec.liveness->failure_threshold, last.detail);
+    unit_->listener_->OnUnitEvent(*unit_, "replica.liveness_failed", why + "; restarting");
+    unit_->SetReady(false);
+    // Posted: the probe loops must not be destroyed from inside their own callback.
+    asio::post(unit_->io_, [unit = unit_, why, alive = unit_->alive_] {
+      if (!*alive || unit->retiring_ || !unit->process_) return;
+      unit->StopProbes();
+      unit->process_->Restart(why);
+    });
+  }
+
+ private:
+  ReplicaUnit* unit_;
+};
+
+ReplicaUnit::ReplicaUnit(asio::io_context& io, UnitConfig config, UnitListener* listener)
+    : io_(io),
+      config_(std::move(config)),
+      listener_(listener),
+      name_(fmt::format("{}-r{}-{}", config_.app, config_.release, config_.index)),
+      backend_(std::make_shared<proxy::Backend>()) {
+  backend_->id = name_;
+  backend_->port = config_.port;
+  backend_->release = config_.release;
+}
+
+ReplicaUnit::~ReplicaUnit() {
+  *alive_ = false;
+  StopProbes();
+  backend_->draining = true;
+  process_.reset();  // SIGKILLs and reaps anything still running
+}
+
+std::string ReplicaUnit::log_path() const { return config_.log_dir + "/" + name_ + ".log"; }
+
+Status ReplicaUnit::Start() {
+  const spec::AppSpec& s = config_.spec;
+  runtime::LaunchSpec launch;
+  launch.name = name_;
+  launch.command = s.command;
+  launch.args = s.args;
+  launch.env = s.env;
+  launch.env["PORT"] = std::to_string(config_.port);
+  launch.env.try_emplace("SLIPWAY_APP", config_.app);
+  launch.env.try_emplace("SLIPWAY_RELEASE", std::to_string(config_.release));
+  launch.env.try_emplace("SLIPWAY_REPLICA", std::to_string(config_.index));
+  // A minimal PATH so scripts work; the rest of the daemon's environment is not leaked.
+  launch.env.try_emplace("PATH", "/usr/local/bin:/usr/bin:/bin");
+  launch.user = s.user;
+  launch.group = s.group;
+  launch.allow_root = s.allow_root;
+  launch.workdir = s.workdir;
+  launch.limits = s.limits;
+  launch.log_path = log_path();
+  launch.log_max_bytes = s.log_max_bytes;
+  launch.stop_signal = s.stop.signal;
+  launch.grace_period = s.stop.grace_period;
+  process_ = std::make_unique<runtime::ProcessReplica>(
+      io_, std::move(launch), static_cast<runtime::ReplicaObserver*>(this));
+  started_at_ = Clock::now();
+  Status st = process_->Start();
+  if (!st) {
+    fatal_error_ = st.error().message;
+    stopped_ = true;
+  }
+  return st;
+}
+
+ReplicaUnit::Clock::time_point ReplicaUnit::startup_deadline() const {
+  return started_at_ + config_.spec.readiness.startup_timeout;
+}
+
+std::string ReplicaUnit::not_ready_reason() const {
+  if (!fatal_error_.empty()) return fatal_error_;
+  std::string probe;
+  const spec::Probe& p = config_.spec.readiness;
+  std::string what = p.type == spec::ProbeType::kHttp ? "GET " + p.path : "TCP connect";
+  if (readiness_ && !readiness_->last_result().detail.empty()) {
+    probe = fmt::format("readiness probe {} on port {}: {}", what, config_.port,
+                        readiness_->last_result().detail);
+  } else {
+    probe = fmt::format("readiness probe {} on port {}: no answer yet", what, config_.port);
+  }
+  if (!last_exit_.empty()) probe += fmt::format(" (process {})", last_exit_);
+  return probe;
+}
+
+void ReplicaUnit::StartProbes() {
+  StopProbes();
+  readiness_ = std::make_unique<health::ProbeLoop>(io_, config_.spec.readiness, config_.port,
+                                                   static_cast<health::ProbeConsumer*>(this));
+  readiness_->Start();
+}
+
+void ReplicaUnit::StopProbes() {
+  if (readiness_) readiness_->Stop();
+  if (liveness_) liveness_->Stop();
+  readiness_.reset();
+  liveness_.reset();
+}
+
+void ReplicaUnit::SetReady(bool ready) {
+  if (ready_ == ready) return;
+  ready_ = ready;
+  listener_->OnUnitChanged(*this);
+}
+
+void ReplicaUnit::OnReplicaStarted(int pid) {
+  last_exit_.clear();
+  listener_->OnUnitEvent(*this, "replica.started",
+                         fmt::format("{} started: pid {}, port {}", name_, pid, config_.port));
+  if (!retiring_) StartProbes();
+}
+
+void ReplicaUnit::OnReplicaExited(int pid, const std::string& description, bool will_restart,
+                                  runtime::Millis restart_in) {
+  last_exit_ = fmt::format("pid {} {}", pid, description);
+  StopProbes();
+  if (retiring_) return;  // an expected exit
+  std::string msg = fmt::format("{} exited ({})", name_, last_exit_);
+  if (will_restart) {
+    msg += fmt::format("; restarting in {}", FormatDuration(restart_in));
+  } else {
+    fatal_error_ = fmt::format("{} exited and cannot be restarted: {}", name_, description);
+    stopped_ = true;
+  }
+  listener_->OnUnitEvent(*this, "replica.exited", msg);
+  SetReady(false);
+  listener_->OnUnitChanged(*this);
+}
+
+void ReplicaUnit::OnHealthy() {
+  if (retiring_) return;
+  if (!ever_ready_) {
+    ever_ready_ = true;
+    auto took = std::chrono::duration_cast<Millis>(Clock::now() - started_at_);
+    listener_->OnUnitEvent(*this, "replica.ready",
+                           fmt::format("{} is ready (after {})", name_, FormatDuration(took)));
+  } else {
+    listener_->OnUnitEvent(*this, "replica.ready", name_ + " is ready again");
+  }
+  if (config_.spec.liveness && !liveness_) {
+    liveness_consumer_ = std::make_unique<LivenessConsumer>(this);
+    liveness_ = std::make_unique<health::ProbeLoop>(io_, *config_.spec.liveness, config_.port,
+                                                    liveness_consumer_.get());
+    liveness_->Start();
+  }
+  SetReady(true);
+}
+
+void ReplicaUnit::OnUnhealthy(const health::ProbeResult& last) {
+  if (retiring_) return;
+  if (ready_) {
+    listener_->OnUnitEvent(*this, "replica.unready",
+                           fmt::format("{} lost readiness: {}", name_, last.detail));
+  }
+  SetReady(false);
+  listener_->OnUnitChanged(*this);  // lets a rollout notice a failing start early
+}
+
+void ReplicaUnit::Retire(std::function<void()> done) {
+  if (retiring_) return;
+  retiring_ = true;
+  backend_->draining = true;
+  ready_ = false;
+  listener_->OnUnitChanged(*this);  // the owner republishes the pool without this unit
+  WaitForDrain([this, done = std::move(done), alive = alive_]() mutable {
+    if (!*alive) return;
+    StopProbes();
+    auto finish = [this, done = std::move(done), alive]() {
+      if (!*alive) return;
+      stopped_ = true;
+      listener_->OnUnitEvent(*this, "replica.stopped", name_ + " stopped");
+      if (done) done();
+      if (*alive) listener_->OnUnitChanged(*this);
+    };
+    if (process_) {
+      process_->Stop(std::move(finish));
+    } else {
+      finish();
+    }
+  });
+}
+
+void ReplicaUnit::WaitForDrain(std::function<void()> done) {
+  // In-flight requests finish first. Two consecutive idle polls guard against a proxy thread
+  // that picked this backend from the old snapshot just before it left the pool.
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  auto deadline = Clock::now() + config_.spec.proxy.drain_timeout;
+  auto idle_polls = std::make_shared<int>(0);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [this, timer, deadline, idle_polls, step, done = std::move(done),
+           alive = alive_]() mutable {
+    if (!*alive) return;
+    if (backend_->inflight.load() == 0) {
+      ++*idle_polls;
+    } else {
+      *idle_polls = 0;
+    }
+    if (*idle_polls >= 2 || Clock::now() >= deadline) {
+      if (backend_->inflight.load() > 0) {
+        listener_->OnUnitEvent(*this, "replica.drain_timeout",
+                               fmt::format("{}: {} requests still in flight after drain timeout",
+                                           name_, backend_->inflight.load()));
+      }
+      auto d = std::move(done);
+      *step = nullptr;  // break the self-reference cycle
+      d();
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(25));
+    timer->async_wait([step](boost::system::error_code) {
+      if (*step) (*step)();
+    });
+  };
+  (*step)();
+}
+
+nlohmann::json ReplicaUnit::ToJson() const {
+  nlohmann::json j;
+  j["name"] = name_;
+  j["release"] = config_.release;
+  j["index"] = config_.index;
+  j["port"] = config_.port;
+  j["pid"] = process_ ? process_->pid() : 0;
+  std::string state;
+  if (stopped_) {
+    state = fatal_error_.empty() ? "stopped" : "failed";
+  } else if (retiring_) {
+    state = "draining";
+  } else if (ready_) {
+    state = "ready";
+  } else if (process_ && process_->state() == runtime::ReplicaState::kBackingOff) {
+    state = "restarting";
+  } else {
+    state = ever_ready_ ? "unready" : "starting";
+  }
+  j["state"] = state;
+  j["restarts"] = process_ ? process_->restarts() : 0;
+  j["requests"] = backend_->requests.load();
+  j["inflight"] = backend_->inflight.load();
+  if (!last_exit_.empty()) j["last_exit"] = last_exit_;
+  if (!fatal_error_.empty()) j["error"] = fatal_error_;
+  if (process_) {
+    const runtime::LimitsReport& l = process_->limits();
+    j["limits"] = {{"cgroup", l.cgroup_layout},
+                   {"memory_applied", l.memory_applied},
+                   {"cpu_applied", l.cpu_applied},
+                   {"pids_applied", l.pids_applied},
+                   {"note", l.note}};
+  }
+  j["log"] = log_path();
+  return j;
+}
+
+}  // namespace slipway::rollout

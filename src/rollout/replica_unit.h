@@ -1,0 +1,110 @@
+// ReplicaUnit: one replica of one release as the controller sees it: the supervised process,
+// its readiness and liveness probes, and the Backend the proxy sends requests to.
+// Lives on the controller's io_context; every method and callback runs on that thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "health/probe_loop.h"
+#include "proxy/backend_pool.h"
+#include "runtime/process_replica.h"
+#include "spec/app_spec.h"
+
+namespace slipway::rollout {
+
+class ReplicaUnit;
+
+// What a unit tells its owner. Runs on the controller thread.
+class UnitListener {
+ public:
+  virtual ~UnitListener() = default;
+  // Readiness, process state or retirement changed: re-evaluate the pool and any rollout.
+  virtual void OnUnitChanged(ReplicaUnit& unit) = 0;
+  // Something an operator should see in the deploy events ("replica.exited", ...).
+  virtual void OnUnitEvent(ReplicaUnit& unit, const std::string& kind,
+                           const std::string& message) = 0;
+};
+
+struct UnitConfig {
+  std::string app;
+  std::int64_t release = 0;
+  int index = 0;           // 0-based within its release
+  spec::AppSpec spec;      // the release's spec
+  std::uint16_t port = 0;  // assigned by the controller, passed as $PORT
+  std::string log_dir;     // replica output goes to <log_dir>/<name>.log
+};
+
+class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsumer {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `listener` must outlive the unit.
+  ReplicaUnit(boost::asio::io_context& io, UnitConfig config, UnitListener* listener);
+  ~ReplicaUnit() override;
+  ReplicaUnit(const ReplicaUnit&) = delete;
+  ReplicaUnit& operator=(const ReplicaUnit&) = delete;
+
+  // Spawns the process; an error means it cannot run at all (bad user, missing binary, ...).
+  Status Start();
+  // Leaves the pool (the caller republishes it), waits for in-flight requests to finish (up to
+  // the spec's drain timeout), then stops the process gracefully. `done` runs when it is gone.
+  void Retire(std::function<void()> done);
+
+  const std::string& name() const { return name_; }
+  std::int64_t release() const { return config_.release; }
+  int index() const { return config_.index; }
+  std::uint16_t port() const { return config_.port; }
+  const spec::AppSpec& spec() const { return config_.spec; }
+  bool ready() const { return ready_; }
+  bool ever_ready() const { return ever_ready_; }
+  bool retiring() const { return retiring_; }
+  bool stopped() const { return stopped_; }
+  // Set when the process cannot be (re)started at all: the reason.
+  const std::string& fatal_error() const { return fatal_error_; }
+  // Why it is not ready, in words ("readiness probe GET /up: HTTP 503").
+  std::string not_ready_reason() const;
+  Clock::time_point started_at() const { return started_at_; }
+  // When the start-up budget runs out (started_at + readiness.startup_timeout).
+  Clock::time_point startup_deadline() const;
+  const std::shared_ptr<proxy::Backend>& backend() const { return backend_; }
+  std::string log_path() const;
+  nlohmann::json ToJson() const;
+
+ private:
+  void OnReplicaStarted(int pid) override;
+  void OnReplicaExited(int pid, const std::string& description, bool will_restart,
+                       runtime::Millis restart_in) override;
+  void OnHealthy() override;
+  void OnUnhealthy(const health::ProbeResult& last) override;
+  void SetReady(bool ready);
+  void StartProbes();
+  void StopProbes();
+  void WaitForDrain(std::function<void()> done);
+
+  boost::asio::io_context& io_;
+  UnitConfig config_;
+  UnitListener* listener_;
+  std::string name_;
+  std::shared_ptr<proxy::Backend> backend_;
+  std::unique_ptr<runtime::ProcessReplica> process_;
+  std::unique_ptr<health::ProbeLoop> readiness_;
+  std::unique_ptr<health::ProbeLoop> liveness_;
+  class LivenessConsumer;
+  std::unique_ptr<LivenessConsumer> liveness_consumer_;
+  Clock::time_point started_at_{};
+  bool ready_ = false;
+  bool ever_ready_ = false;
+  bool retiring_ = false;
+  bool stopped_ = false;
+  std::string fatal_error_;
+  std::string last_exit_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards posted callbacks
+};
+
+}  // namespace slipway::rollout
