@@ -11,6 +11,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "rollout/free_port.h"
+#include "rollout/rolling_plan.h"
 
 namespace slipway::rollout {
 
@@ -141,20 +142,15 @@ std::optional<Status> AppController::Step(Rollout& r) {
       static_cast<int>(std::count_if(fresh.begin(), fresh.end(), [](auto* u) { return u->ready(); }));
   // Old replicas that serve nothing cost no availability: retire them first.
   for (ReplicaUnit* u : old_unready) Retire(u);
-  // Retire serving old replicas while enough replicas stay available.
-  const int min_available = target - r.spec.rolling.max_unavailable;
-  while (!old_ready.empty() &&
-         ready_fresh + static_cast<int>(old_ready.size()) - 1 >= min_available) {
-    Retire(old_ready.front());
-    old_ready.erase(old_ready.begin());
-  }
-  // Start new replicas while the surge allows.
-  int started = static_cast<int>(fresh.size());
-  while (started < target &&
-         static_cast<int>(old_ready.size()) + started < target + r.spec.rolling.max_surge) {
+  RollingStep plan = PlanRollingStep({target, r.spec.rolling.max_surge,
+                                      r.spec.rolling.max_unavailable,
+                                      static_cast<int>(fresh.size()), ready_fresh,
+                                      static_cast<int>(old_ready.size())});
+  for (int i = 0; i < plan.retire_old; ++i) Retire(old_ready[static_cast<size_t>(i)]);
+  old_ready.erase(old_ready.begin(), old_ready.begin() + plan.retire_old);
+  for (int i = 0; i < plan.start_new; ++i) {
     Status st = StartUnit(r.target, r.spec);
     if (!st) return st;
-    ++started;
   }
   if (ready_fresh >= target && old_ready.empty() && !draining) return Ok();
   if (now >= r.deadline) {
