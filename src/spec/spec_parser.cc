@@ -1,0 +1,441 @@
+// slipway.yaml -> AppSpec. The shape of the file (keys, types, ranges) is read through
+// MappingReader; this file holds the schema and the checks that span fields.
+#include "spec/spec_parser.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "spec/did_you_mean.h"
+#include "spec/yaml_reader.h"
+
+namespace slipway::spec {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kTopLevelKeys[] = {
+    "app",     "command", "args",      "env",      "replicas", "user",     "group", "allow_root",
+    "workdir", "limits",  "readiness", "liveness", "stop",     "strategy", "proxy", "logs"};
+constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
+// startup_timeout is recognised in liveness too, so that it gets its own message there.
+constexpr std::string_view kProbeKeys[] = {
+    "type",           "path", "interval", "timeout", "success_threshold", "failure_threshold",
+    "startup_timeout"};
+constexpr std::string_view kStopKeys[] = {"signal", "grace_period"};
+constexpr std::string_view kStrategyKeys[] = {"type", "max_surge", "max_unavailable",
+                                              "ready_deadline"};
+constexpr std::string_view kProxyKeys[] = {"listen", "drain_timeout"};
+constexpr std::string_view kLogsKeys[] = {"max_bytes"};
+
+constexpr std::string_view kProbeTypes[] = {"http", "tcp"};
+constexpr std::string_view kStrategyTypes[] = {"rolling"};
+// Strategies the rollout module will grow; named so that the error says "not yet", not "never".
+constexpr std::string_view kFutureStrategyTypes[] = {"blue-green", "canary"};
+
+struct SignalName {
+  std::string_view name;
+  int number;
+};
+constexpr SignalName kStopSignals[] = {{"SIGTERM", 15}, {"SIGINT", 2},   {"SIGQUIT", 3},
+                                       {"SIGHUP", 1},   {"SIGUSR1", 10}, {"SIGUSR2", 12}};
+
+constexpr const char* kNotAMapping = "expected a mapping with at least `app` and `command`";
+
+bool IsAppName(std::string_view name) {
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || name.size() > 63 || !lower_or_digit(name[0])) return false;
+  for (char c : name) {
+    if (!lower_or_digit(c) && c != '-') return false;
+  }
+  return true;
+}
+
+bool IsEnvName(std::string_view name) {
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (name.empty() || !letter(name[0])) return false;
+  for (char c : name) {
+    if (!letter(c) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+bool IsHostName(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Checks `host:port` / `[v6]:port`; returns the problem, or an empty string when it is valid.
+std::string ListenProblem(const std::string& listen) {
+  const std::string shape_problem =
+      Quoted(listen) + " is not host:port (examples: 127.0.0.1:8080, [::1]:8080, localhost:8080)";
+  std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return shape_problem;
+  std::string host = listen.substr(0, colon);
+  std::string port = listen.substr(colon + 1);
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return shape_problem;
+    std::string v6 = host.substr(1, host.size() - 2);
+    in6_addr addr;
+    if (inet_pton(AF_INET6, v6.c_str(), &addr) != 1) {
+      return Quoted(v6) + " is not an IPv6 address";
+    }
+  } else if (!IsHostName(host)) {
+    return shape_problem;  // includes a bare IPv6 address, whose colons make the port ambiguous
+  }
+  auto number = ParseInteger(port);
+  bool digits_only = !port.empty() && port.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits_only) return shape_problem;
+  if (!number || *number < 1 || *number > 65535) {
+    return "port " + port + " is out of range (1..65535)";
+  }
+  return {};
+}
+
+// yaml-cpp's message for a tab says nothing about tabs in some positions ("illegal map value");
+// a tab in the indentation of the reported line is almost always the cause.
+std::string TabHint(std::string_view text, const YAML::Mark& mark) {
+  if (mark.line < 0) return {};
+  std::size_t begin = 0;
+  for (int line = 0; line < mark.line; ++line) {
+    begin = text.find('\n', begin);
+    if (begin == std::string_view::npos) return {};
+    ++begin;
+  }
+  for (std::size_t i = begin; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i) {
+    if (text[i] == '\t') return " (YAML indentation must use spaces, not tabs)";
+  }
+  return {};
+}
+
+class SpecReader {
+ public:
+  SpecReader(std::string base_dir, DiagnosticList& diagnostics)
+      : base_dir_(std::move(base_dir)), diagnostics_(diagnostics) {}
+
+  AppSpec Read(const YAML::Node& root) {
+    AppSpec spec;
+    MappingReader top(root, "", kTopLevelKeys, diagnostics_);
+    top.Require("app");
+    top.Require("command");
+    if (auto app = top.String("app")) ReadAppName(*app, spec);
+    if (auto command = top.String("command")) ReadCommand(*command, spec);
+    if (auto args = top.StringList("args")) spec.args = std::move(*args);
+    if (auto env = top.Mapping("env", {})) ReadEnv(*env, spec);
+    if (auto replicas = top.Integer("replicas", 1, 100)) {
+      spec.replicas = static_cast<int>(*replicas);
+    }
+    ReadIdentity(top, spec);
+    if (auto workdir = top.String("workdir")) {
+      if (workdir->value.empty() || workdir->value[0] != '/') {
+        diagnostics_.Add(workdir->mark,
+                         "workdir: " + Quoted(workdir->value) + " must be an absolute path");
+      } else {
+        spec.workdir = workdir->value;
+      }
+    }
+    if (auto limits = top.Mapping("limits", kLimitsKeys)) ReadLimits(*limits, spec.limits);
+    if (auto readiness = top.Mapping("readiness", kProbeKeys)) {
+      ReadProbe(*readiness, spec.readiness, /*is_readiness=*/true);
+    }
+    if (auto liveness = top.Mapping("liveness", kProbeKeys)) {
+      spec.liveness.emplace();
+      ReadProbe(*liveness, *spec.liveness, /*is_readiness=*/false);
+    }
+    if (auto stop = top.Mapping("stop", kStopKeys)) ReadStop(*stop, spec.stop);
+    if (auto strategy = top.Mapping("strategy", kStrategyKeys)) {
+      ReadStrategy(*strategy, *top.Find("strategy"), spec.rolling);
+    }
+    if (auto proxy = top.Mapping("proxy", kProxyKeys)) ReadProxy(*proxy, spec.proxy);
+    if (auto logs = top.Mapping("logs", kLogsKeys)) {
+      if (auto max = logs->ByteSize("max_bytes", 4ull << 10, 1ull << 30)) spec.log_max_bytes = *max;
+    }
+    return spec;
+  }
+
+ private:
+  void ReadAppName(const Text& app, AppSpec& spec) {
+    if (!IsAppName(app.value)) {
+      diagnostics_.Add(app.mark, "app: " + Quoted(app.value) +
+                                     " is not a valid app name (1 to 63 lowercase letters, digits "
+                                     "and '-', starting with a letter or digit)");
+      return;
+    }
+    spec.app = app.value;
+  }
+
+  void ReadCommand(const Text& command, AppSpec& spec) {
+    if (command.value.empty()) {
+      diagnostics_.Add(command.mark, "command: must not be empty");
+      return;
+    }
+    // A PATH search at parse time would depend on the environment of whoever runs `validate`,
+    // not of the daemon that starts the process.
+    if (command.value.find('/') == std::string::npos) {
+      diagnostics_.Add(command.mark, "command: " + Quoted(command.value) +
+                                         " must be a path (e.g. ./" + command.value +
+                                         " or /usr/bin/" + command.value +
+                                         "); Slipway does no PATH lookup");
+      return;
+    }
+    std::filesystem::path path(command.value);
+    if (path.is_relative()) path = std::filesystem::path(base_dir_) / path;
+    spec.command = path.lexically_normal().string();
+  }
+
+  void ReadEnv(const MappingReader& env, AppSpec& spec) {
+    for (const Field& var : env.fields()) {
+      if (var.name == "PORT") {
+        diagnostics_.Add(var.key.Mark(),
+                         "env: PORT is reserved; Slipway assigns PORT to each replica");
+        continue;
+      }
+      if (!IsEnvName(var.name)) {
+        diagnostics_.Add(var.key.Mark(),
+                         "env: " + Quoted(var.name) +
+                             " is not a valid variable name (letters, digits and '_', not "
+                             "starting with a digit)");
+        continue;
+      }
+      if (!var.value.IsScalar()) {
+        std::string hint = var.value.IsNull() ? " (write \"\" for an empty value)" : "";
+        diagnostics_.Add(var.ValueMark(),
+                         var.path + ": expected a string, got " + Describe(var.value) + hint);
+        continue;
+      }
+      spec.env[var.name] = var.value.Scalar();
+    }
+  }
+
+  void ReadIdentity(MappingReader& top, AppSpec& spec) {
+    auto allow_root = top.Bool("allow_root");
+    if (allow_root) spec.allow_root = *allow_root;
+    // An allow_root that is present but invalid is already reported; don't add a root error.
+    bool allow_root_known = allow_root || !top.Find("allow_root");
+    if (auto user = top.String("user")) {
+      if (user->value.empty()) {
+        diagnostics_.Add(user->mark, "user: must not be empty");
+      } else if ((user->value == "root" || user->value == "0") && !spec.allow_root &&
+                 allow_root_known) {
+        diagnostics_.Add(user->mark,
+                         "user: running as root requires `allow_root: true` (default user: "
+                         "nobody)");
+      } else {
+        spec.user = user->value;
+      }
+    }
+    if (auto group = top.String("group")) {
+      if (group->value.empty()) {
+        diagnostics_.Add(group->mark, "group: must not be empty");
+      } else {
+        spec.group = group->value;
+      }
+    }
+  }
+
+  void ReadLimits(MappingReader& limits, Limits& out) {
+    if (auto memory =
+            limits.ByteSize("memory", 4ull << 20, std::numeric_limits<std::uint64_t>::max())) {
+      out.memory_bytes = *memory;
+    }
+    if (auto cpu = limits.Number("cpu", 0.01, 1024)) out.cpu = *cpu;
+    if (auto files = limits.Integer("open_files", 16, 1'048'576)) {
+      out.open_files = static_cast<std::uint64_t>(*files);
+    }
+    if (auto processes = limits.Integer("processes", 1, 100'000)) {
+      out.processes = static_cast<std::uint64_t>(*processes);
+    }
+  }
+
+  void ReadProbe(MappingReader& probe, Probe& out, bool is_readiness) {
+    if (auto type = probe.String("type")) {
+      if (type->value == "http") {
+        out.type = ProbeType::kHttp;
+      } else if (type->value == "tcp") {
+        out.type = ProbeType::kTcp;
+      } else {
+        diagnostics_.Add(type->mark, probe.path() + ".type: " +
+                                         UnknownName("probe type", type->value, kProbeTypes));
+      }
+    }
+    if (auto path = probe.String("path")) {
+      if (out.type == ProbeType::kTcp) {
+        diagnostics_.Add(path->mark, probe.path() + ".path: only http probes have a path");
+      } else if (path->value.empty() || path->value[0] != '/') {
+        diagnostics_.Add(path->mark,
+                         probe.path() + ".path: " + Quoted(path->value) + " must start with '/'");
+      } else {
+        out.path = path->value;
+      }
+    }
+    if (auto interval = probe.Duration("interval", 100ms, 1h)) out.interval = *interval;
+    if (auto timeout = probe.Duration("timeout", 10ms, 1min)) out.timeout = *timeout;
+    if (auto n = probe.Integer("success_threshold", 1, 100)) {
+      out.success_threshold = static_cast<int>(*n);
+    }
+    if (auto n = probe.Integer("failure_threshold", 1, 100)) {
+      out.failure_threshold = static_cast<int>(*n);
+    }
+    if (is_readiness) {
+      if (auto startup = probe.Duration("startup_timeout", 1s, 1h)) out.startup_timeout = *startup;
+    } else if (const Field* startup = probe.Find("startup_timeout")) {
+      diagnostics_.Add(
+          startup->key.Mark(),
+          probe.path() + ": startup_timeout applies only to readiness (move it there)");
+    }
+  }
+
+  void ReadStop(MappingReader& stop, StopConfig& out) {
+    if (auto signal = stop.String("signal")) {
+      std::string name = signal->value.starts_with("SIG") ? signal->value : "SIG" + signal->value;
+      const SignalName* found = nullptr;
+      for (const SignalName& candidate : kStopSignals) {
+        if (candidate.name == name) found = &candidate;
+      }
+      if (found != nullptr) {
+        out.signal = found->number;
+        out.signal_name = std::string(found->name);
+      } else {
+        std::array<std::string_view, std::size(kStopSignals)> names;
+        for (std::size_t i = 0; i < names.size(); ++i) names[i] = kStopSignals[i].name;
+        diagnostics_.Add(signal->mark,
+                         "stop.signal: " + UnknownName("signal", signal->value, names, name));
+      }
+    }
+    if (auto grace = stop.Duration("grace_period", 0ms, 1h)) out.grace_period = *grace;
+  }
+
+  void ReadStrategy(MappingReader& strategy, const Field& strategy_field, RollingStrategy& out) {
+    if (auto type = strategy.String("type")) {
+      if (std::find(std::begin(kFutureStrategyTypes), std::end(kFutureStrategyTypes),
+                    type->value) != std::end(kFutureStrategyTypes)) {
+        diagnostics_.Add(type->mark,
+                         "strategy.type: " + Quoted(type->value) +
+                             " is not available yet; supported: " + JoinNames(kStrategyTypes));
+      } else if (type->value != "rolling") {
+        diagnostics_.Add(type->mark,
+                         "strategy.type: " + UnknownName("strategy", type->value, kStrategyTypes));
+      }
+    }
+    auto surge = strategy.Integer("max_surge", 0, 100);
+    auto unavailable = strategy.Integer("max_unavailable", 0, 100);
+    if (surge) out.max_surge = static_cast<int>(*surge);
+    if (unavailable) out.max_unavailable = static_cast<int>(*unavailable);
+    // Only judge the sum when neither part was itself invalid: one problem, one message.
+    bool surge_ok = surge || !strategy.Find("max_surge");
+    bool unavailable_ok = unavailable || !strategy.Find("max_unavailable");
+    if (surge_ok && unavailable_ok && out.max_surge + out.max_unavailable < 1) {
+      diagnostics_.Add(strategy_field.key.Mark(),
+                       "strategy: max_surge + max_unavailable must be at least 1, or a deploy "
+                       "could never replace a replica");
+    }
+    if (auto deadline = strategy.Duration("ready_deadline", 1s, 24h)) {
+      out.ready_deadline = *deadline;
+    }
+  }
+
+  void ReadProxy(MappingReader& proxy, ProxyConfig& out) {
+    if (auto listen = proxy.String("listen")) {
+      std::string problem = ListenProblem(listen->value);
+      if (problem.empty()) {
+        out.listen = listen->value;
+      } else {
+        diagnostics_.Add(listen->mark, "proxy.listen: " + problem);
+      }
+    }
+    if (auto drain = proxy.Duration("drain_timeout", 0ms, 1h)) out.drain_timeout = *drain;
+  }
+
+  // `unknown probe type "htp"; did you mean "http"?` or `...; supported: http, tcp`.
+  // `lookup` is the form compared with `supported` when it differs from what was written.
+  static std::string UnknownName(std::string_view what, const std::string& value,
+                                 std::span<const std::string_view> supported,
+                                 std::string_view lookup = {}) {
+    std::string message = "unknown " + std::string(what) + " " + Quoted(value);
+    if (auto suggestion = DidYouMean(lookup.empty() ? value : lookup, supported)) {
+      return message + "; did you mean " + Quoted(*suggestion) + "?";
+    }
+    return message + "; supported: " + JoinNames(supported);
+  }
+
+  std::string base_dir_;
+  DiagnosticList& diagnostics_;
+};
+
+}  // namespace
+
+std::string Diagnostic::ToString() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+ParseOutcome ParseAppSpec(std::string_view yaml_text, const std::string& file,
+                          const std::string& base_dir) {
+  DiagnosticList diagnostics(file);
+  ParseOutcome outcome;
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    diagnostics.Add(e.mark, "invalid YAML: " + e.msg + TabHint(yaml_text, e.mark));
+    outcome.diagnostics = diagnostics.TakeSorted();
+    return outcome;
+  }
+  // A trailing `---` yields an empty extra document; only a second one with content is wrong.
+  for (std::size_t i = 1; i < documents.size(); ++i) {
+    if (!documents[i].IsNull()) {
+      diagnostics.Add(documents[i].Mark(),
+                      "a second YAML document starts here; slipway.yaml holds one app");
+      break;
+    }
+  }
+  if (documents.empty() || !documents[0].IsMap()) {
+    diagnostics.AddAt(1, 1, kNotAMapping);
+  } else {
+    AppSpec spec = SpecReader(base_dir, diagnostics).Read(documents[0]);
+    if (diagnostics.empty()) outcome.spec = std::move(spec);
+  }
+  outcome.diagnostics = diagnostics.TakeSorted();
+  return outcome;
+}
+
+ParseOutcome ParseAppSpecFile(const std::string& path) {
+  auto cannot_read = [&path](int error) {
+    ParseOutcome outcome;
+    outcome.diagnostics.push_back(
+        Diagnostic{path, 1, 1, std::string("cannot read: ") + std::strerror(error)});
+    return outcome;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cannot_read(errno);
+  std::string text;
+  char buffer[16 * 1024];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      return cannot_read(error);
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  std::string base_dir = ec ? std::string(".") : absolute.parent_path().string();
+  return ParseAppSpec(text, path, base_dir);
+}
+
+}  // namespace slipway::spec
