@@ -1,0 +1,313 @@
+#include "runtime/process_replica.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "runtime/cgroups.h"
+#include "runtime/child_reaper.h"
+#include "runtime/output_log.h"
+#include "runtime/spawn.h"
+
+namespace slipway::runtime {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr Millis kGroupPoll{10};
+constexpr Millis kCgroupRetry{50};
+constexpr int kCgroupAttempts = 40;
+
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char* abbrev = sigabbrev_np(WTERMSIG(status));
+    return abbrev ? std::string("killed by SIG") + abbrev
+                  : "killed by signal " + std::to_string(WTERMSIG(status));
+  }
+  return "status " + std::to_string(status);
+}
+
+bool GroupAlive(pid_t pgid) { return pgid > 0 && (kill(-pgid, 0) == 0 || errno != ESRCH); }
+
+}  // namespace
+
+const char* ReplicaStateName(ReplicaState s) {
+  switch (s) {
+    case ReplicaState::kStarting:
+      return "starting";
+    case ReplicaState::kRunning:
+      return "running";
+    case ReplicaState::kBackingOff:
+      return "backing-off";
+    case ReplicaState::kStopping:
+      return "stopping";
+    case ReplicaState::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl> {
+  Impl(asio::io_context& io_in, LaunchSpec spec_in, ReplicaObserver* observer_in,
+       BackoffPolicy backoff_in)
+      : io(io_in),
+        spec(std::move(spec_in)),
+        observer(observer_in),
+        backoff(backoff_in),
+        next_delay(backoff.initial),
+        restart_timer(io),
+        kill_timer(io),
+        poll_timer(io),
+        cgroup_timer(io) {
+    // SIGCHLD must be handled before the first fork, or an early exit goes unnoticed.
+    EnsureChildReaper(io);
+  }
+
+  std::weak_ptr<Impl> weak() { return weak_from_this(); }
+
+  Status Start() {
+    if (state != ReplicaState::kStopped) return Error{"replica " + spec.name + " already started"};
+    stopping = false;
+    restart_reason.clear();
+    restarts = 0;
+    next_delay = backoff.initial;
+    cgroup_timer.cancel();
+    limits = LimitsReport{};
+    cgroup = ReplicaCgroup::Create(spec.name, spec.limits, &limits);
+    if (!limits.note.empty()) {
+      log::Warn("replica limits not fully applied",
+                {{"replica", spec.name}, {"note", limits.note}});
+    }
+    if (!output) output = std::make_unique<OutputLog>(io, spec.log_path, spec.log_max_bytes);
+    Status st = SpawnOnce();
+    if (!st) {
+      cgroup.Remove();
+      return st;
+    }
+    return Ok();
+  }
+
+  // Spawns, registers the pid with the reaper and queues OnReplicaStarted ahead of any exit.
+  Status SpawnOnce() {
+    Result<int> out = output->OpenPipe();
+    if (!out) return out.error();
+    ReapGuard guard;
+    Result<SpawnedProcess> p = SpawnProcess(spec, &cgroup.paths(), *out);
+    close(*out);
+    if (!p) return p.error();
+    pid = pgid = p->pid;
+    state = ReplicaState::kRunning;
+    started_at = Clock::now();
+    oom_kills_at_start = cgroup.OomKills();
+    pid_t child = pid;
+    WatchChild(io, child, [w = weak(), child](int status) {
+      if (auto self = w.lock()) self->OnExit(child, status);
+    });
+    asio::post(io, [w = weak(), child] {
+      if (auto self = w.lock(); self && !self->dead) self->observer->OnReplicaStarted(child);
+    });
+    return Ok();
+  }
+
+  void OnExit(pid_t child, int status) {
+    if (dead || child != pid) return;
+    pid = 0;
+    kill_timer.cancel();
+    kill(-pgid, SIGKILL);  // the leader is gone: nothing it started may stay behind
+    std::string description = DescribeExit(status);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+        cgroup.OomKills() > oom_kills_at_start) {
+      description += " (out of memory)";
+    }
+    if (stopping) {
+      state = ReplicaState::kStopping;
+      observer->OnReplicaExited(child, description, false, Millis{0});
+      AwaitGroupGone();  // then on_stopped
+      return;
+    }
+    if (!restart_reason.empty()) {
+      description += " (restart: " + restart_reason + ")";
+      restart_reason.clear();
+    }
+    ScheduleRestart(child, description, Clock::now() - started_at);
+  }
+
+  void ScheduleRestart(pid_t child, const std::string& description, Clock::duration ran) {
+    if (ran >= backoff.reset_after) next_delay = backoff.initial;
+    Millis delay = next_delay;
+    next_delay = std::min(next_delay * 2, backoff.max);
+    state = ReplicaState::kBackingOff;
+    restart_timer.expires_after(delay);
+    restart_timer.async_wait([w = weak()](boost::system::error_code ec) {
+      if (auto self = w.lock(); self && !ec) self->Respawn();
+    });
+    observer->OnReplicaExited(child, description, true, delay);
+  }
+
+  void Respawn() {
+    if (dead || stopping || state != ReplicaState::kBackingOff) return;
+    ++restarts;
+    state = ReplicaState::kStarting;
+    if (Result<Credentials> cred = ResolveCredentials(spec); !cred) {
+      // Retrying cannot fix a missing user or a refused root.
+      state = ReplicaState::kStopped;
+      ReleaseCgroup(0);
+      observer->OnReplicaExited(0, cred.error().message, false, Millis{0});
+      return;
+    }
+    if (Status st = SpawnOnce(); !st) {
+      // E.g. the binary is being replaced: a failed exec backs off like an exit.
+      ScheduleRestart(0, st.error().message, Clock::duration::zero());
+    }
+  }
+
+  void Restart(const std::string& reason) {
+    if (dead || stopping || pid == 0 || !restart_reason.empty()) return;
+    restart_reason = reason.empty() ? "requested" : reason;
+    TerminateGroup();
+  }
+
+  void Stop(std::function<void()> on_stopped) {
+    if (on_stopped) stop_callbacks.push_back(std::move(on_stopped));
+    if (dead) return;
+    restart_timer.cancel();
+    if (stopping) return;  // already on its way; the callback is queued
+    stopping = true;
+    state = ReplicaState::kStopping;
+    if (pid != 0) {
+      TerminateGroup();
+    } else {
+      AwaitGroupGone();
+    }
+  }
+
+  // Stop signal to the whole group now, SIGKILL after the grace period.
+  void TerminateGroup() {
+    kill(-pgid, spec.stop_signal);
+    kill_timer.expires_after(spec.grace_period);
+    kill_timer.async_wait([w = weak()](boost::system::error_code ec) {
+      if (auto self = w.lock(); self && !ec && self->pid != 0) kill(-self->pgid, SIGKILL);
+    });
+  }
+
+  // Finishes a stop once no process of the group is left (checked by kill(-pgid, 0)).
+  void AwaitGroupGone() {
+    if (dead) return;
+    if (GroupAlive(pgid)) {
+      kill(-pgid, SIGKILL);
+      {
+        // Members re-parented to us (subreaper) are reaped here rather than wait for SIGCHLD.
+        ReapGuard guard;
+        int status;
+        while (waitpid(-pgid, &status, WNOHANG) > 0) {
+        }
+      }
+      if (GroupAlive(pgid)) {
+        poll_timer.expires_after(kGroupPoll);
+        poll_timer.async_wait([w = weak()](boost::system::error_code ec) {
+          if (auto self = w.lock(); self && !ec) self->AwaitGroupGone();
+        });
+        return;
+      }
+    }
+    pgid = 0;
+    stopping = false;
+    state = ReplicaState::kStopped;
+    kill_timer.cancel();
+    ReleaseCgroup(0);
+    auto callbacks = std::move(stop_callbacks);
+    stop_callbacks.clear();
+    for (auto& cb : callbacks) cb();
+  }
+
+  // rmdir fails with EBUSY while the kernel still accounts exiting tasks: retry briefly.
+  void ReleaseCgroup(int attempt) {
+    if (cgroup.Remove() || attempt >= kCgroupAttempts) return;
+    cgroup_timer.expires_after(kCgroupRetry);
+    cgroup_timer.async_wait([w = weak(), attempt](boost::system::error_code ec) {
+      if (auto self = w.lock(); self && !ec) self->ReleaseCgroup(attempt + 1);
+    });
+  }
+
+  // Synchronous teardown for the destructor: SIGKILL, reap, no zombies, no cgroups left.
+  void Shutdown() {
+    dead = true;
+    restart_timer.cancel();
+    kill_timer.cancel();
+    poll_timer.cancel();
+    cgroup_timer.cancel();
+    int status;
+    if (pid != 0) {
+      UnwatchChild(pid);
+      kill(-pgid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      pid = 0;
+    }
+    if (pgid > 0) {
+      kill(-pgid, SIGKILL);
+      // Our children left in the group (re-parented orphans); the leader was reaped above, so
+      // all of them have been re-parented by now.
+      while (waitpid(-pgid, &status, 0) > 0 || errno == EINTR) {
+      }
+      pgid = 0;
+    }
+    for (int i = 0; i < kCgroupAttempts && !cgroup.Remove(); ++i) {
+      std::this_thread::sleep_for(Millis{5});
+    }
+    output.reset();  // copies what the pipes still hold
+  }
+
+  asio::io_context& io;
+  const LaunchSpec spec;
+  ReplicaObserver* const observer;
+  const BackoffPolicy backoff;
+
+  ReplicaState state = ReplicaState::kStopped;
+  pid_t pid = 0;   // running leader, 0 if none
+  pid_t pgid = 0;  // the last leader's group until it is known to be empty
+  Clock::time_point started_at;
+  int restarts = 0;
+  Millis next_delay;
+  bool stopping = false;
+  bool dead = false;           // destructor ran: no more callbacks
+  std::string restart_reason;  // non-empty while a Restart() kill is in progress
+  std::vector<std::function<void()>> stop_callbacks;
+  LimitsReport limits;
+  ReplicaCgroup cgroup;
+  std::uint64_t oom_kills_at_start = 0;
+  std::unique_ptr<OutputLog> output;
+  asio::steady_timer restart_timer;
+  asio::steady_timer kill_timer;
+  asio::steady_timer poll_timer;
+  asio::steady_timer cgroup_timer;
+};
+
+ProcessReplica::ProcessReplica(asio::io_context& io, LaunchSpec spec, ReplicaObserver* observer,
+                               BackoffPolicy backoff)
+    : impl_(std::make_shared<Impl>(io, std::move(spec), observer, backoff)) {}
+
+ProcessReplica::~ProcessReplica() { impl_->Shutdown(); }
+
+Status ProcessReplica::Start() { return impl_->Start(); }
+void ProcessReplica::Restart(const std::string& reason) { impl_->Restart(reason); }
+void ProcessReplica::Stop(std::function<void()> on_stopped) { impl_->Stop(std::move(on_stopped)); }
+int ProcessReplica::pid() const { return impl_->pid; }
+ReplicaState ProcessReplica::state() const { return impl_->state; }
+int ProcessReplica::restarts() const { return impl_->restarts; }
+const LimitsReport& ProcessReplica::limits() const { return impl_->limits; }
+const LaunchSpec& ProcessReplica::spec() const { return impl_->spec; }
+
+}  // namespace slipway::runtime
