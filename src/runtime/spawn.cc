@@ -68,7 +68,6 @@ struct ChildPlan {
   int devnull_fd;
   const std::vector<int>* cgroup_fds;
   rlimit nofile;
-  std::optional<rlimit> nproc;
   const char* workdir;
   const char* path;
   char* const* argv;
@@ -85,8 +84,7 @@ struct ChildPlan {
     if (write(fd, "0", 1) != 1) Fail(p.report_fd, kStepCgroup);  // "0": the writing process
   }
   rlimit no_core{0, 0};
-  if (setrlimit(RLIMIT_NOFILE, &p.nofile) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0 ||
-      (p.nproc && setrlimit(RLIMIT_NPROC, &*p.nproc) != 0)) {
+  if (setrlimit(RLIMIT_NOFILE, &p.nofile) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0) {
     Fail(p.report_fd, kStepRlimit);
   }
   if (dup2(p.devnull_fd, 0) < 0 || dup2(p.output_fd, 1) < 0 || dup2(p.output_fd, 2) < 0) {
