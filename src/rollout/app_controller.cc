@@ -47,7 +47,9 @@ void AppController::Event(std::int64_t release, const std::string& kind,
 
 void AppController::OnUnitEvent(ReplicaUnit& unit, const std::string& kind,
                                 const std::string& message) {
-  Event(unit.release(), kind, message);
+  // During a deploy every replica event is part of that deploy's story (old replicas draining
+  // included), so the CLI following the release shows it.
+  Event(deploying_release_.value_or(unit.release()), kind, message);
 }
 
 void AppController::OnUnitChanged(ReplicaUnit&) {
@@ -105,7 +107,7 @@ Status AppController::StartUnit(std::int64_t release, const spec::AppSpec& spec)
 }
 
 void AppController::Retire(ReplicaUnit* unit) {
-  Event(unit->release(), "replica.draining",
+  Event(deploying_release_.value_or(unit->release()), "replica.draining",
         fmt::format("{} leaves the pool and drains ({} in flight)", unit->name(),
                     unit->backend()->inflight.load()));
   unit->Retire(nullptr);
@@ -142,11 +144,13 @@ std::optional<Status> AppController::Step(Rollout& r) {
       static_cast<int>(std::count_if(fresh.begin(), fresh.end(), [](auto* u) { return u->ready(); }));
   // Old replicas that serve nothing cost no availability: retire them first.
   for (ReplicaUnit* u : old_unready) Retire(u);
+  if (!old_unready.empty()) draining = true;
   RollingStep plan = PlanRollingStep({target, r.spec.rolling.max_surge,
                                       r.spec.rolling.max_unavailable,
                                       static_cast<int>(fresh.size()), ready_fresh,
                                       static_cast<int>(old_ready.size())});
   for (int i = 0; i < plan.retire_old; ++i) Retire(old_ready[static_cast<size_t>(i)]);
+  if (plan.retire_old > 0) draining = true;
   old_ready.erase(old_ready.begin(), old_ready.begin() + plan.retire_old);
   for (int i = 0; i < plan.start_new; ++i) {
     Status st = StartUnit(r.target, r.spec);

@@ -203,38 +203,39 @@ void ReplicaUnit::Retire(std::function<void()> done) {
   });
 }
 
+struct ReplicaUnit::Drain {
+  explicit Drain(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  std::function<void()> done;
+  Clock::time_point deadline;
+  int idle_polls = 0;
+};
+
 void ReplicaUnit::WaitForDrain(std::function<void()> done) {
+  drain_ = std::make_unique<Drain>(io_);
+  drain_->done = std::move(done);
+  drain_->deadline = Clock::now() + config_.spec.proxy.drain_timeout;
+  PollDrain();
+}
+
+void ReplicaUnit::PollDrain() {
   // In-flight requests finish first. Two consecutive idle polls guard against a proxy thread
   // that picked this backend from the old snapshot just before it left the pool.
-  auto timer = std::make_shared<asio::steady_timer>(io_);
-  auto deadline = Clock::now() + config_.spec.proxy.drain_timeout;
-  auto idle_polls = std::make_shared<int>(0);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [this, timer, deadline, idle_polls, step, done = std::move(done),
-           alive = alive_]() mutable {
-    if (!*alive) return;
-    if (backend_->inflight.load() == 0) {
-      ++*idle_polls;
-    } else {
-      *idle_polls = 0;
+  drain_->idle_polls = backend_->inflight.load() == 0 ? drain_->idle_polls + 1 : 0;
+  if (drain_->idle_polls >= 2 || Clock::now() >= drain_->deadline) {
+    if (backend_->inflight.load() > 0) {
+      listener_->OnUnitEvent(*this, "replica.drain_timeout",
+                             fmt::format("{}: {} requests still in flight after the drain timeout",
+                                         name_, backend_->inflight.load()));
     }
-    if (*idle_polls >= 2 || Clock::now() >= deadline) {
-      if (backend_->inflight.load() > 0) {
-        listener_->OnUnitEvent(*this, "replica.drain_timeout",
-                               fmt::format("{}: {} requests still in flight after drain timeout",
-                                           name_, backend_->inflight.load()));
-      }
-      auto d = std::move(done);
-      *step = nullptr;  // break the self-reference cycle
-      d();
-      return;
-    }
-    timer->expires_after(std::chrono::milliseconds(25));
-    timer->async_wait([step](boost::system::error_code) {
-      if (*step) (*step)();
-    });
-  };
-  (*step)();
+    auto done = std::move(drain_->done);
+    done();
+    return;
+  }
+  drain_->timer.expires_after(std::chrono::milliseconds(25));
+  drain_->timer.async_wait([this, alive = alive_](boost::system::error_code ec) {
+    if (!ec && *alive) PollDrain();
+  });
 }
 
 nlohmann::json ReplicaUnit::ToJson() const {

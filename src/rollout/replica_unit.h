@@ -86,6 +86,7 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
   void StartProbes();
   void StopProbes();
   void WaitForDrain(std::function<void()> done);
+  void PollDrain();
 
   boost::asio::io_context& io_;
   UnitConfig config_;
@@ -104,6 +105,8 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
   bool stopped_ = false;
   std::string fatal_error_;
   std::string last_exit_;
+  struct Drain;  // the timer and progress of Retire(); defined in the .cc (keeps Asio out)
+  std::unique_ptr<Drain> drain_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards posted callbacks
 };
 

@@ -1,0 +1,58 @@
+#include "proxy/header_rules.h"
+
+#include <vector>
+
+#include <boost/beast/http/rfc7230.hpp>
+
+#include "common/ids.h"
+
+namespace slipway::proxy {
+
+namespace http = boost::beast::http;
+
+void RemoveHopByHopHeaders(http::fields& fields) {
+  std::vector<std::string> named;
+  auto [first, last] = fields.equal_range(http::field::connection);
+  for (auto it = first; it != last; ++it) {
+    for (auto token : http::token_list(it->value())) named.emplace_back(token);
+  }
+  for (const std::string& name : named) fields.erase(name);
+  fields.erase(http::field::connection);
+  fields.erase(http::field::keep_alive);
+  fields.erase(http::field::proxy_connection);
+  fields.erase(http::field::te);
+  fields.erase(http::field::trailer);
+  fields.erase(http::field::upgrade);
+}
+
+std::string AssignRequestId(http::fields& fields) {
+  auto incoming = fields.find("X-Request-ID");
+  if (incoming != fields.end() && IsValidRequestId(incoming->value()) &&
+      fields.count("X-Request-ID") == 1) {
+    return std::string(incoming->value());
+  }
+  std::string id = NewRequestId();
+  fields.set("X-Request-ID", id);
+  return id;
+}
+
+void SetForwardedHeaders(http::fields& fields, std::string_view client_ip) {
+  std::string forwarded_for;
+  auto [first, last] = fields.equal_range("X-Forwarded-For");
+  for (auto it = first; it != last; ++it) {
+    if (!forwarded_for.empty()) forwarded_for += ", ";
+    forwarded_for += it->value();
+  }
+  if (!forwarded_for.empty()) forwarded_for += ", ";
+  forwarded_for += client_ip;
+  fields.set("X-Forwarded-For", forwarded_for);
+  fields.set("X-Forwarded-Proto", "http");
+  auto host = fields.find(http::field::host);
+  if (host != fields.end()) {
+    fields.set("X-Forwarded-Host", host->value());
+  } else {
+    fields.erase("X-Forwarded-Host");
+  }
+}
+
+}  // namespace slipway::proxy
