@@ -1,10 +1,10 @@
 #include "api/admin_client.h"
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 namespace slipway::api {
 
@@ -26,10 +26,10 @@ struct AdminClient::Impl {
     socket.close();
     if (ec == boost::system::errc::no_such_file_or_directory ||
         ec == boost::system::errc::connection_refused) {
-      return Error{fmt::format(
-          "the slipway daemon is not running (nothing answers on {}); start it with "
-          "`slipway daemon --state-dir DIR`",
-          path)};
+      return Error{
+          fmt::format("the slipway daemon is not running (nothing answers on {}); start it with "
+                      "`slipway daemon --state-dir DIR`",
+                      path)};
     }
     return Error{fmt::format("cannot reach the slipway daemon at {}: {}", path, ec.message())};
   }

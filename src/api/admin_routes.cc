@@ -78,8 +78,11 @@ ApiResponse ReadLog(const fs::path& file, std::uint64_t offset, std::uint64_t ma
   std::string data(n, '\0');
   in.seekg(static_cast<std::streamoff>(offset));
   in.read(data.data(), static_cast<std::streamsize>(n));
-  return {200, {{"name", file.stem().string()}, {"data", data}, {"next_offset", offset + n},
-                {"size", size}}};
+  return {200,
+          {{"name", file.stem().string()},
+           {"data", data},
+           {"next_offset", offset + n},
+           {"size", size}}};
 }
 
 }  // namespace
@@ -153,7 +156,10 @@ Handler MakeAdminRoutes(rollout::Fleet& fleet, state::ReleaseStore& store, std::
       if (!events) return respond(Fail(500, events.error().message));
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& e : *events) {
-        arr.push_back({{"id", e.id}, {"release", e.release}, {"at", e.at}, {"kind", e.kind},
+        arr.push_back({{"id", e.id},
+                       {"release", e.release},
+                       {"at", e.at},
+                       {"kind", e.kind},
                        {"message", e.message}});
       }
       return respond({200, {{"events", arr}}});

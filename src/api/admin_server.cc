@@ -10,16 +10,16 @@
 #include <cctype>
 #include <optional>
 
+#include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include "common/log.h"
 
@@ -68,7 +68,8 @@ std::map<std::string, std::string> ParseQuery(std::string_view q) {
     std::string_view value = eq == std::string_view::npos ? "" : part.substr(eq + 1);
     bool ok = true;
     for (size_t i = 0; i < value.size(); ++i) {
-      if (value[i] == '%' && (i + 2 >= value.size() || !IsHex(value[i + 1]) || !IsHex(value[i + 2]))) {
+      if (value[i] == '%' &&
+          (i + 2 >= value.size() || !IsHex(value[i + 1]) || !IsHex(value[i + 2]))) {
         ok = false;
       }
     }
@@ -94,8 +95,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     while (acceptor.is_open()) {
       boost::system::error_code ec;
-      local::socket socket = co_await acceptor.async_accept(
-          asio::redirect_error(asio::use_awaitable, ec));
+      local::socket socket =
+          co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         continue;
@@ -176,7 +177,7 @@ Status AdminServer::Start() {
     return Error{fmt::format("socket path {} is too long ({} bytes; the limit is {})", path,
                              path.size(), sizeof(sockaddr_un::sun_path) - 1)};
   }
-  struct stat st{};
+  struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     // A live daemon answers on it; a stale file from a crash does not.
     local::socket probe(impl_->io);

@@ -13,9 +13,9 @@ namespace slipway::cli {
 // Exit codes (docs/cli.md): the same for every command.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailed = 1,       // the operation ran and failed (deploy failed, rollback refused)
-  kExitBadInput = 2,     // bad flags or an invalid spec; nothing was changed
-  kExitNoDaemon = 3,     // the daemon is not running or not reachable
+  kExitFailed = 1,    // the operation ran and failed (deploy failed, rollback refused)
+  kExitBadInput = 2,  // bad flags or an invalid spec; nothing was changed
+  kExitNoDaemon = 3,  // the daemon is not running or not reachable
 };
 
 struct Context {

@@ -12,9 +12,7 @@ void RegisterDaemon(CLI::App& app, Context& ctx) {
       "API on <state-dir>/slipway.sock (mode 0600) and runs the apps' replicas and proxies.\n"
       "SIGTERM/SIGINT drain and stop every replica, then exit.");
   cmd->add_flag("--debug", *debug, "debug-level logs");
-  cmd->callback([&ctx, debug] {
-    ctx.exit_code = daemon::RunDaemon({ctx.state_dir, *debug});
-  });
+  cmd->callback([&ctx, debug] { ctx.exit_code = daemon::RunDaemon({ctx.state_dir, *debug}); });
 }
 
 }  // namespace slipway::cli

@@ -26,9 +26,8 @@ int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app
                   std::int64_t release) {
   std::int64_t cursor = 0;
   auto print_new = [&]() -> bool {
-    auto res = ctx.Call(client, "GET",
-                        fmt::format("/v1/apps/{}/events?release={}&after={}", app, release,
-                                    cursor));
+    auto res = ctx.Call(
+        client, "GET", fmt::format("/v1/apps/{}/events?release={}&after={}", app, release, cursor));
     if (!res) return false;
     for (const auto& e : res->body.value("events", nlohmann::json::array())) {
       cursor = e.value("id", cursor);

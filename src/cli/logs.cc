@@ -50,9 +50,9 @@ void RegisterLogs(CLI::App& app, Context& ctx) {
     for (;;) {
       for (const auto& name : names) {
         for (;;) {
-          auto res = ctx.Call(client, "GET",
-                              fmt::format("/v1/apps/{}/logs?name={}&offset={}", opt->app, name,
-                                          offsets[name]));
+          auto res = ctx.Call(
+              client, "GET",
+              fmt::format("/v1/apps/{}/logs?name={}&offset={}", opt->app, name, offsets[name]));
           if (!res) return;
           if (res->status != 200) return ctx.FailFrom(*res);
           std::string data = res->body.value("data", "");

@@ -28,8 +28,8 @@ void RegisterReleases(CLI::App& app, Context& ctx) {
       std::cout << res->body["releases"].dump(2) << "\n";
       return;
     }
-    std::cout << fmt::format("  {:>7}  {:<10} {:<24} {:<18} {}\n", "RELEASE", "OUTCOME",
-                             "CREATED", "BY", "NOTE");
+    std::cout << fmt::format("  {:>7}  {:<10} {:<24} {:<18} {}\n", "RELEASE", "OUTCOME", "CREATED",
+                             "BY", "NOTE");
     for (const auto& r : res->body["releases"]) {
       std::int64_t n = r.value("number", 0);
       std::string note;
@@ -38,8 +38,8 @@ void RegisterReleases(CLI::App& app, Context& ctx) {
       }
       std::string reason = r.value("reason", "");
       if (!reason.empty()) note += (note.empty() ? "" : "; ") + reason;
-      std::cout << fmt::format("{} {:>7}  {:<10} {:<24} {:<18} {}\n", n == serving ? "*" : " ",
-                               n, r.value("outcome", ""), r.value("created_at", ""),
+      std::cout << fmt::format("{} {:>7}  {:<10} {:<24} {:<18} {}\n", n == serving ? "*" : " ", n,
+                               r.value("outcome", ""), r.value("created_at", ""),
                                r.value("created_by", ""), note);
     }
     if (serving > 0) std::cout << "(* = serving)\n";

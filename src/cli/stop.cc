@@ -9,9 +9,10 @@ namespace slipway::cli {
 
 void RegisterStop(CLI::App& app, Context& ctx) {
   auto name = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand(
-      "stop", "Drain and stop every replica of an app and close its proxy listener.\n"
-              "The release history stays; `deploy` or `rollback` starts it again.");
+  auto* cmd =
+      app.add_subcommand("stop",
+                         "Drain and stop every replica of an app and close its proxy listener.\n"
+                         "The release history stays; `deploy` or `rollback` starts it again.");
   cmd->add_option("app", *name, "app name")->required();
   cmd->callback([&ctx, name] {
     api::AdminClient client(ctx.SocketPath());

@@ -6,7 +6,8 @@
 namespace slipway::cli {
 
 void RegisterVersion(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("version", "Print the CLI's version and the daemon's, if running.");
+  auto* cmd =
+      app.add_subcommand("version", "Print the CLI's version and the daemon's, if running.");
   cmd->callback([&ctx] {
     std::cout << "slipway " << SLIPWAY_VERSION << "\n";
     api::AdminClient client(ctx.SocketPath());

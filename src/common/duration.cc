@@ -13,7 +13,8 @@ std::optional<Millis> ParseDuration(std::string_view text) {
   bool any = false;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
     if (start == i) return std::nullopt;
     std::string number(text.substr(start, i - start));
     char* end = nullptr;

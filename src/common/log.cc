@@ -29,10 +29,14 @@ std::shared_ptr<spdlog::logger> Logger() {
 
 const char* LevelName(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -58,7 +62,8 @@ void Write(Level level, std::string_view msg, const nlohmann::json& fields) {
   if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
   nlohmann::json line = nlohmann::json::object();
   auto now = std::chrono::system_clock::now();
-  line["ts"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::floor<std::chrono::milliseconds>(now));
+  line["ts"] =
+      fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::floor<std::chrono::milliseconds>(now));
   line["level"] = LevelName(level);
   line["msg"] = msg;
   if (fields.is_object()) {

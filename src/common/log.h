@@ -14,7 +14,8 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 // Sends log lines to stderr (default) or appends them to `path` when non-empty.
 void Init(Level min_level, const std::string& path = {});
 
-void Write(Level level, std::string_view msg, const nlohmann::json& fields = nlohmann::json::object());
+void Write(Level level, std::string_view msg,
+           const nlohmann::json& fields = nlohmann::json::object());
 inline void Debug(std::string_view msg, const nlohmann::json& f = nlohmann::json::object()) {
   Write(Level::kDebug, msg, f);
 }

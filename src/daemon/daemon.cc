@@ -11,10 +11,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <fmt/format.h>
 
 #include "api/admin_routes.h"
 #include "api/admin_server.h"
@@ -56,8 +56,8 @@ int RunDaemon(const DaemonOptions& options) {
   fs::path dir = fs::absolute(options.state_dir, ec);
   fs::create_directories(dir / "logs", ec);
   if (ec) {
-    std::cerr << "slipway daemon: cannot create " << (dir / "logs").string() << ": "
-              << ec.message() << "\n";
+    std::cerr << "slipway daemon: cannot create " << (dir / "logs").string() << ": " << ec.message()
+              << "\n";
     return 1;
   }
   auto lock = LockStateDir(dir.string());
@@ -87,28 +87,29 @@ int RunDaemon(const DaemonOptions& options) {
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   bool stopping = false;
-  std::function<void(boost::system::error_code, int)> on_signal =
-      [&](boost::system::error_code err, int sig) {
-        if (err) return;
-        if (stopping) {
-          log::Warn("second signal: exiting now", {{"signal", sig}});
-          io.stop();  // remaining replicas are SIGKILLed as their owners are destroyed
-          return;
-        }
-        stopping = true;
-        log::Info("stopping: draining and stopping every replica", {{"signal", sig}});
-        admin.Stop();
-        fleet.StopAll([&io] {
-          log::Info("all replicas stopped; daemon exits");
-          io.stop();
-        });
-        signals.async_wait(on_signal);
-      };
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code err,
+                                                                      int sig) {
+    if (err) return;
+    if (stopping) {
+      log::Warn("second signal: exiting now", {{"signal", sig}});
+      io.stop();  // remaining replicas are SIGKILLed as their owners are destroyed
+      return;
+    }
+    stopping = true;
+    log::Info("stopping: draining and stopping every replica", {{"signal", sig}});
+    admin.Stop();
+    fleet.StopAll([&io] {
+      log::Info("all replicas stopped; daemon exits");
+      io.stop();
+    });
+    signals.async_wait(on_signal);
+  };
   signals.async_wait(on_signal);
 
-  log::Info("slipway daemon ready",
-            {{"state_dir", dir.string()}, {"socket", (dir / "slipway.sock").string()},
-             {"version", SLIPWAY_VERSION}, {"pid", ::getpid()}});
+  log::Info("slipway daemon ready", {{"state_dir", dir.string()},
+                                     {"socket", (dir / "slipway.sock").string()},
+                                     {"version", SLIPWAY_VERSION},
+                                     {"pid", ::getpid()}});
   fleet.Recover();
   io.run();
   return 0;

@@ -17,9 +17,9 @@ struct Backend {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::int64_t release = 0;
-  std::atomic<int> inflight{0};        // requests being forwarded to it right now
-  std::atomic<bool> draining{false};   // set when it leaves the pool: no new requests; its
-                                       // pooled keep-alive connections are closed, not reused
+  std::atomic<int> inflight{0};            // requests being forwarded to it right now
+  std::atomic<bool> draining{false};       // set when it leaves the pool: no new requests; its
+                                           // pooled keep-alive connections are closed, not reused
   std::atomic<std::uint64_t> requests{0};  // total forwarded (for status)
 };
 

@@ -2,8 +2,8 @@
 // round trip, and the retry rules.
 //
 // Retries (never more than one of each kind per request):
-//  - connect to the picked backend fails: idempotent methods (GET HEAD OPTIONS PUT DELETE
-//    TRACE) go to another backend; others get 502.
+//  - connect to the picked backend fails: nothing was sent, so any request (POST included)
+//    goes to another backend once; with none left, 502.
 //  - a reused pooled connection fails before any response byte (the backend closed it while
 //    idle): idempotent methods are sent again on a fresh connection to the same backend; the
 //    backend's other idle connections are dropped.
@@ -68,7 +68,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream(Bac
                                               {"backend", lease->id},
                                               {"request_id", request_id_},
                                               {"error", ec.message()}});
-        if (idempotent && !tried_other_backend) {
+        if (!tried_other_backend) {
           tried_other_backend = true;
           if (BackendLease other = listener_->PickBackend(lease.backend().get())) {
             lease = std::move(other);

@@ -1,12 +1,13 @@
 #include "rollout/app_controller.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <fmt/format.h>
 
 #include "common/duration.h"
 #include "common/log.h"
@@ -93,15 +94,20 @@ Status AppController::StartUnit(std::int64_t release, const spec::AppSpec& spec)
   }
   auto port = PickFreePort();
   if (!port) return port.error();
-  UnitConfig config{app_, release, index, spec, *port, env_.log_dir + "/" + app_};
-  auto unit = std::make_unique<ReplicaUnit>(*env_.io, std::move(config),
-                                             static_cast<UnitListener*>(this));
+  const std::string log_dir = env_.log_dir + "/" + app_;
+  std::error_code ec;
+  std::filesystem::create_directories(log_dir, ec);
+  if (ec)
+    return Error{fmt::format("cannot create the log directory {}: {}", log_dir, ec.message())};
+  UnitConfig config{app_, release, index, spec, *port, log_dir};
+  auto unit =
+      std::make_unique<ReplicaUnit>(*env_.io, std::move(config), static_cast<UnitListener*>(this));
   ReplicaUnit* raw = unit.get();
   units_.push_back(std::move(unit));
   Status st = raw->Start();
   if (!st) {
-    Event(release, "replica.failed", fmt::format("{} cannot start: {}", raw->name(),
-                                                 st.error().message));
+    Event(release, "replica.failed",
+          fmt::format("{} cannot start: {}", raw->name(), st.error().message));
   }
   return st;
 }
@@ -140,15 +146,14 @@ std::optional<Status> AppController::Step(Rollout& r) {
     }
   }
   const int target = r.spec.replicas;
-  const int ready_fresh =
-      static_cast<int>(std::count_if(fresh.begin(), fresh.end(), [](auto* u) { return u->ready(); }));
+  const int ready_fresh = static_cast<int>(
+      std::count_if(fresh.begin(), fresh.end(), [](auto* u) { return u->ready(); }));
   // Old replicas that serve nothing cost no availability: retire them first.
   for (ReplicaUnit* u : old_unready) Retire(u);
   if (!old_unready.empty()) draining = true;
-  RollingStep plan = PlanRollingStep({target, r.spec.rolling.max_surge,
-                                      r.spec.rolling.max_unavailable,
-                                      static_cast<int>(fresh.size()), ready_fresh,
-                                      static_cast<int>(old_ready.size())});
+  RollingStep plan = PlanRollingStep(
+      {target, r.spec.rolling.max_surge, r.spec.rolling.max_unavailable,
+       static_cast<int>(fresh.size()), ready_fresh, static_cast<int>(old_ready.size())});
   for (int i = 0; i < plan.retire_old; ++i) Retire(old_ready[static_cast<size_t>(i)]);
   if (plan.retire_old > 0) draining = true;
   old_ready.erase(old_ready.begin(), old_ready.begin() + plan.retire_old);
@@ -165,10 +170,10 @@ std::optional<Status> AppController::Step(Rollout& r) {
         break;
       }
     }
-    return Status(Error{fmt::format("release {} did not become ready within the ready deadline of "
-                                    "{}: {}/{} replicas ready{}",
-                                    r.target, FormatDuration(r.spec.rolling.ready_deadline),
-                                    ready_fresh, target, why)});
+    return Status(Error{fmt::format(
+        "release {} did not become ready within the ready deadline of "
+        "{}: {}/{} replicas ready{}",
+        r.target, FormatDuration(r.spec.rolling.ready_deadline), ready_fresh, target, why)});
   }
   return std::nullopt;
 }

@@ -54,8 +54,7 @@ class AppController : private UnitListener {
  private:
   struct Rollout;
   void OnUnitChanged(ReplicaUnit& unit) override;
-  void OnUnitEvent(ReplicaUnit& unit, const std::string& kind,
-                   const std::string& message) override;
+  void OnUnitEvent(ReplicaUnit& unit, const std::string& kind, const std::string& message) override;
   void Event(std::int64_t release, const std::string& kind, const std::string& message);
   void PublishPool();
   // One evaluation step of the rolling algorithm; returns a final status when done.

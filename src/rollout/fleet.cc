@@ -23,7 +23,8 @@ bool Fleet::Known(const std::string& app) const {
 
 void Fleet::Recover() {
   auto failed = env_.store->FailUnfinishedDeploys("the daemon stopped during this deploy");
-  if (failed && *failed > 0) log::Warn("marked interrupted deploys as failed", {{"count", *failed}});
+  if (failed && *failed > 0)
+    log::Warn("marked interrupted deploys as failed", {{"count", *failed}});
   auto apps = env_.store->ListApps();
   if (!apps) {
     log::Error("cannot list apps", {{"error", apps.error().message}});
@@ -41,7 +42,8 @@ void Fleet::Recover() {
     }
     std::string name = app.name;
     Controller(name).Resume(release, *parsed.spec, [name](slipway::Status st) {
-      if (!st) log::Error("could not bring app back", {{"app", name}, {"error", st.error().message}});
+      if (!st)
+        log::Error("could not bring app back", {{"app", name}, {"error", st.error().message}});
     });
   }
 }
@@ -54,14 +56,14 @@ Outcome<state::Release> Fleet::StartRelease(const state::NewRelease& request,
   }
   const std::string app = parsed.spec->app;
   if (!request.app.empty() && request.app != app) {
-    return {std::nullopt, Refusal{400, fmt::format("spec is for app \"{}\", not \"{}\"", app,
-                                                   request.app)}};
+    return {std::nullopt,
+            Refusal{400, fmt::format("spec is for app \"{}\", not \"{}\"", app, request.app)}};
   }
   AppController& controller = Controller(app);
   if (controller.deploying()) {
     return {std::nullopt,
-            Refusal{409, fmt::format("a deploy of {} is in progress (release {}); wait for it",
-                                     app, *controller.deploying_release())}};
+            Refusal{409, fmt::format("a deploy of {} is in progress (release {}); wait for it", app,
+                                     *controller.deploying_release())}};
   }
   state::NewRelease stored = request;
   stored.app = app;
@@ -173,7 +175,9 @@ nlohmann::json Fleet::AppsJson(const std::optional<std::string>& app) const {
     if (it != apps_.end()) {
       j = it->second->ToJson();
     } else {
-      j = {{"app", rec.name}, {"replicas", nlohmann::json::array()}, {"ready_replicas", 0},
+      j = {{"app", rec.name},
+           {"replicas", nlohmann::json::array()},
+           {"ready_replicas", 0},
            {"listen", ""}};
     }
     j["desired_state"] = rec.desired == state::DesiredState::kRunning ? "running" : "stopped";

@@ -1,9 +1,9 @@
 #include "rollout/replica_unit.h"
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <fmt/format.h>
 
 #include "common/duration.h"
 

@@ -6,12 +6,12 @@
 namespace slipway::rollout {
 
 struct RollingInputs {
-  int replicas = 1;         // wanted replicas of the new release
+  int replicas = 1;  // wanted replicas of the new release
   int max_surge = 1;
   int max_unavailable = 0;
-  int new_started = 0;      // replicas of the new release that exist (ready or not)
-  int new_ready = 0;        // of those, ready
-  int old_ready = 0;        // ready replicas of other releases still in the pool
+  int new_started = 0;  // replicas of the new release that exist (ready or not)
+  int new_ready = 0;    // of those, ready
+  int old_ready = 0;    // ready replicas of other releases still in the pool
 };
 
 struct RollingStep {

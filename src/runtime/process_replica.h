@@ -41,8 +41,8 @@ class ReplicaObserver {
 };
 
 struct BackoffPolicy {
-  Millis initial{250};  // first restart delay
-  Millis max{15'000};   // cap
+  Millis initial{250};         // first restart delay
+  Millis max{15'000};          // cap
   Millis reset_after{30'000};  // a run this long resets the delay to `initial`
 };
 

@@ -17,24 +17,24 @@ enum class ProbeType { kHttp, kTcp };
 
 struct Probe {
   ProbeType type = ProbeType::kHttp;
-  std::string path = "/up";         // http only; must start with '/'
-  Millis interval{1000};            // between probes
-  Millis timeout{1000};             // one probe's connect + answer budget
-  int success_threshold = 1;        // consecutive successes to become ready
-  int failure_threshold = 3;        // consecutive failures to lose ready / be restarted
-  Millis startup_timeout{30'000};   // readiness only: budget from start to ready
+  std::string path = "/up";        // http only; must start with '/'
+  Millis interval{1000};           // between probes
+  Millis timeout{1000};            // one probe's connect + answer budget
+  int success_threshold = 1;       // consecutive successes to become ready
+  int failure_threshold = 3;       // consecutive failures to lose ready / be restarted
+  Millis startup_timeout{30'000};  // readiness only: budget from start to ready
 };
 
 struct Limits {
-  std::optional<std::uint64_t> memory_bytes;   // cgroup memory limit (v1 or v2)
-  std::optional<double> cpu;                   // cores, e.g. 0.5 (cgroup cpu quota)
-  std::uint64_t open_files = 1024;             // RLIMIT_NOFILE
-  std::optional<std::uint64_t> processes;      // pids cgroup limit (and RLIMIT_NPROC)
+  std::optional<std::uint64_t> memory_bytes;  // cgroup memory limit (v1 or v2)
+  std::optional<double> cpu;                  // cores, e.g. 0.5 (cgroup cpu quota)
+  std::uint64_t open_files = 1024;            // RLIMIT_NOFILE
+  std::optional<std::uint64_t> processes;     // pids cgroup limit (and RLIMIT_NPROC)
 };
 
 struct RollingStrategy {
-  int max_surge = 1;            // extra new replicas allowed above `replicas` during a deploy
-  int max_unavailable = 0;      // replicas allowed below `replicas` during a deploy
+  int max_surge = 1;              // extra new replicas allowed above `replicas` during a deploy
+  int max_unavailable = 0;        // replicas allowed below `replicas` during a deploy
   Millis ready_deadline{60'000};  // whole-deploy budget for new replicas to become ready
 };
 
@@ -44,28 +44,28 @@ struct ProxyConfig {
 };
 
 struct StopConfig {
-  int signal = 15;                // SIGTERM
+  int signal = 15;  // SIGTERM
   std::string signal_name = "SIGTERM";
-  Millis grace_period{10'000};    // then SIGKILL to the process group
+  Millis grace_period{10'000};  // then SIGKILL to the process group
 };
 
 struct AppSpec {
-  std::string app;                           // [a-z0-9][a-z0-9-]{0,62}
-  std::string command;                       // absolute after resolution (CLI resolves ./x)
+  std::string app;      // [a-z0-9][a-z0-9-]{0,62}
+  std::string command;  // absolute after resolution (CLI resolves ./x)
   std::vector<std::string> args;
-  std::map<std::string, std::string> env;    // PORT is reserved: Slipway sets it
-  int replicas = 1;                          // 1..100
+  std::map<std::string, std::string> env;  // PORT is reserved: Slipway sets it
+  int replicas = 1;                        // 1..100
   std::string user = "nobody";
-  std::optional<std::string> group;          // default: the user's primary group
+  std::optional<std::string> group;  // default: the user's primary group
   bool allow_root = false;
   std::string workdir = "/";
   Limits limits;
   Probe readiness;
-  std::optional<Probe> liveness;             // none unless given
+  std::optional<Probe> liveness;  // none unless given
   StopConfig stop;
   RollingStrategy rolling;
   ProxyConfig proxy;
-  std::uint64_t log_max_bytes = 10 << 20;    // per replica log file, one rotated copy kept
+  std::uint64_t log_max_bytes = 10 << 20;  // per replica log file, one rotated copy kept
 };
 
 }  // namespace slipway::spec

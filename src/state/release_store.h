@@ -24,17 +24,17 @@ enum class DesiredState { kRunning, kStopped };
 
 struct AppRecord {
   std::string name;
-  std::string created_at;                // RFC 3339 UTC, wall clock
+  std::string created_at;                  // RFC 3339 UTC, wall clock
   std::optional<int64_t> current_release;  // the release serving traffic, if any
   DesiredState desired = DesiredState::kRunning;
 };
 
 struct NewRelease {
   std::string app;
-  std::string spec_yaml;  // exact text as submitted
-  std::string spec_file;  // path it came from (for messages)
-  std::string base_dir;   // for relative paths in the spec
-  std::string created_by; // "user (uid N)"
+  std::string spec_yaml;               // exact text as submitted
+  std::string spec_file;               // path it came from (for messages)
+  std::string base_dir;                // for relative paths in the spec
+  std::string created_by;              // "user (uid N)"
   std::optional<int64_t> rollback_of;  // set for `slipway rollback`
 };
 

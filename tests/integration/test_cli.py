@@ -19,14 +19,14 @@ def run(*args, state_dir=None):
 
 class CliTest(unittest.TestCase):
     def test_help_on_every_command(self):
-        res = run("--help")
-        self.assertEqual(res.returncode, 0)
+        top = run("--help")
+        self.assertEqual(top.returncode, 0)
         for cmd in COMMANDS:
-            self.assertIn(cmd, res.stdout)
+            self.assertIn(cmd, top.stdout)
             with self.subTest(command=cmd):
                 res = run(cmd, "--help")
                 self.assertEqual(res.returncode, 0, res.stderr)
-                self.assertIn("Usage", res.stdout)
+                self.assertIn(f"Usage: slipway {cmd}", res.stdout)
 
     def test_no_daemon_is_a_clear_error(self):
         with tempfile.TemporaryDirectory() as d:

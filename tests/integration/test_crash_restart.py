@@ -50,6 +50,23 @@ class CrashRestartTest(unittest.TestCase):
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertIn("listening on 127.0.0.1", res.stdout)
 
+    def test_failing_liveness_restarts_the_replica(self):
+        # Readiness (/up) passes; liveness probes GET /, which FAIL_RATE=1 answers with 500.
+        path = self.ws.spec("live.yaml", replicas=1, listen_port=self.port,
+                            env={"FAIL_RATE": "1"},
+                            extra="liveness:\n  type: http\n  path: /\n  interval: 200ms\n"
+                                  "  failure_threshold: 2\n")
+        res = self.daemon.cli("deploy", "-f", path)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        first_pid = self.daemon.status("hello")["replicas"][0]["pid"]
+
+        def restarted():
+            r = self.daemon.status("hello")["replicas"][0]
+            return r["restarts"] >= 1 and r["pid"] not in (0, first_pid)
+
+        wait_until(restarted, 30, "liveness failures to restart the replica")
+        self.assertIn("liveness probe failed 2 times: HTTP 500", self.daemon.log())
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -26,18 +26,32 @@ TEST_F(ProxyTest, ConnectFailureRetriesGetOnTheOtherBackend) {
   EXPECT_EQ(backends[1]->inflight.load(), 0);
 }
 
-TEST_F(ProxyTest, PostToADeadBackendIsNotRetried) {
+TEST_F(ProxyTest, PostWhoseConnectFailedGoesToAnotherBackend) {
+  // A failed connect sent nothing, so even a non-idempotent request is safe to send elsewhere.
   TestBackend live("live");
   StartProxy({DeadBackend(), live.MakeBackend()});
   TestClient client = Client();
   std::string post = "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2\r\n\r\nhi";
-  // Round robin starts at the dead backend: the first POST fails, the second reaches "live".
+  for (int i = 0; i < 4; ++i) {
+    Message response = client.RoundTrip(post);
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.body, "live");
+  }
+  EXPECT_EQ(live.requests(), 4);
+}
+
+TEST_F(ProxyTest, PostToTheOnlyDeadBackendIs502AndTheConnectionSurvives) {
+  TestBackend live("live");
+  auto dead = DeadBackend();
+  StartProxy({dead});
+  TestClient client = Client();
+  std::string post = "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2\r\n\r\nhi";
   Message failed = client.RoundTrip(post);
   EXPECT_EQ(failed.status, 502);
   EXPECT_EQ(failed.Header("Content-Type"), "application/json");
   EXPECT_EQ(failed.body, R"({"error":"upstream unavailable","request_id":")" +
                              failed.Header("X-Request-ID") + "\"}");
-  EXPECT_EQ(live.requests(), 0);
+  pool_->Publish({live.MakeBackend()});
   Message ok = client.RoundTrip(post);  // the client connection survives a 502
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(live.requests(), 1);

@@ -17,8 +17,8 @@ Simulation Simulate(int replicas, int surge, int unavailable, int old_replicas) 
   Simulation sim;
   int old_ready = old_replicas, new_started = 0, new_ready = 0;
   for (; sim.steps < 1000; ++sim.steps) {
-    RollingStep s = PlanRollingStep({replicas, surge, unavailable, new_started, new_ready,
-                                     old_ready});
+    RollingStep s =
+        PlanRollingStep({replicas, surge, unavailable, new_started, new_ready, old_ready});
     if (s.done) break;
     old_ready -= s.retire_old;
     new_started += s.start_new;
