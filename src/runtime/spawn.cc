@@ -77,9 +77,6 @@ struct ChildPlan {
 [[noreturn]] void RunChild(const ChildPlan& p) {
   // Own process group, so stop and kill reach everything the replica forks.
   if (setpgid(0, 0) != 0) Fail(p.report_fd, kStepSetpgid);
-  // Dies with the daemon; the parent may have died before the prctl took effect.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Fail(p.report_fd, kStepDeathSignal);
-  if (getppid() != p.parent) _exit(127);
   for (int fd : *p.cgroup_fds) {
     if (write(fd, "0", 1) != 1) Fail(p.report_fd, kStepCgroup);  // "0": the writing process
   }
@@ -103,6 +100,11 @@ struct ChildPlan {
     errno = EPERM;
     Fail(p.report_fd, kStepVerifyIds);
   }
+  // Dies with the daemon. Set only now: the kernel clears the parent-death signal whenever the
+  // credentials change, so a PDEATHSIG set before setuid would be lost. The parent may have died
+  // before the prctl took effect, hence the getppid check.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Fail(p.report_fd, kStepDeathSignal);
+  if (getppid() != p.parent) _exit(127);
   // After dropping privileges, so the user needs access to its working directory.
   if (chdir(p.workdir) != 0) Fail(p.report_fd, kStepChdir);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(p.report_fd, kStepNoNewPrivs);
