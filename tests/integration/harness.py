@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 SLIPWAY = os.environ.get("SLIPWAY_BIN", "")
 HELLO = os.environ.get("HELLO_BIN", "")
@@ -247,3 +248,19 @@ def proc_status(pid):
             key, _, value = line.partition(":")
             out[key] = value.strip()
     return out
+
+
+class DaemonTestCase(unittest.TestCase):
+    """Per test: a fresh workspace, a running daemon and a free port for the app's proxy. The
+    daemon is stopped (SIGTERM) afterwards; its log is printed when the test failed."""
+
+    def setUp(self):
+        self.ws = Workspace()
+        self.daemon = Daemon(self.ws).start()
+        self.port = free_port()
+
+    def tearDown(self):
+        self.daemon.stop()
+        if not getattr(self._outcome, "success", True):
+            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+        self.ws.cleanup()

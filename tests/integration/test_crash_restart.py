@@ -5,19 +5,10 @@ import os
 import signal
 import unittest
 
-from harness import Daemon, LoadGen, Workspace, free_port, wait_until
+from harness import DaemonTestCase, LoadGen, wait_until
 
 
-class CrashRestartTest(unittest.TestCase):
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws).start()
-        self.port = free_port()
-
-    def tearDown(self):
-        self.daemon.stop()
-        self.ws.cleanup()
-
+class CrashRestartTest(DaemonTestCase):
     def test_killed_replica_restarts_without_client_errors(self):
         path = self.ws.spec("v1.yaml", replicas=2, listen_port=self.port)
         res = self.daemon.cli("deploy", "-f", path)

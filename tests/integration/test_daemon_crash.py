@@ -7,19 +7,10 @@ import os
 import signal
 import unittest
 
-from harness import Daemon, Workspace, free_port, http_get, pids_in_group, wait_until
+from harness import DaemonTestCase, http_get, pids_in_group, wait_until
 
 
-class DaemonCrashTest(unittest.TestCase):
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws).start()
-        self.port = free_port()
-
-    def tearDown(self):
-        self.daemon.stop()
-        self.ws.cleanup()
-
+class DaemonCrashTest(DaemonTestCase):
     def test_kill_during_deploy_then_recover(self):
         res = self.daemon.cli("deploy", "-f", self.ws.spec("v1.yaml", replicas=2,
                                                             listen_port=self.port))

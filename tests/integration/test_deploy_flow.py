@@ -2,31 +2,14 @@
 refuse a broken v3 while v2 keeps serving, roll back to v1, survive a daemon restart, and stop
 without leaving a process behind. Real daemon, real replicas, real sockets on 127.0.0.1."""
 
+import json
 import os
 import unittest
 
-from harness import (Daemon, LoadGen, Workspace, free_port, http_get, pids_in_group,
-                     proc_status, wait_until)
+from harness import DaemonTestCase, LoadGen, http_get, pids_in_group, proc_status, wait_until
 
 
-class DeployFlowTest(unittest.TestCase):
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws).start()
-        self.port = free_port()
-
-    def tearDown(self):
-        self.daemon.stop()
-        if self._outcome_failed():
-            print("---- daemon log ----\n" + self.daemon.log()[-8000:])
-        self.ws.cleanup()
-
-    def _outcome_failed(self):
-        result = getattr(self, "_outcome", None)
-        errors = getattr(result, "errors", None) or getattr(getattr(result, "result", None),
-                                                            "errors", [])
-        return bool(errors)
-
+class DeployFlowTest(DaemonTestCase):
     def deploy(self, version, **kw):
         path = self.ws.spec(f"{version}.yaml", version=version, listen_port=self.port, **kw)
         return self.daemon.cli("deploy", "-f", path)
@@ -90,7 +73,6 @@ class DeployFlowTest(unittest.TestCase):
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertEqual(self.serving_versions(), {"v1"})
         res = self.daemon.cli("releases", "hello", "--json")
-        import json
         releases = json.loads(res.stdout)
         self.assertEqual([r["number"] for r in releases], [1, 2, 3, 4])
         self.assertEqual([r["outcome"] for r in releases],

@@ -4,19 +4,10 @@ one, leaving the serving release alone."""
 import json
 import unittest
 
-from harness import Daemon, Workspace, free_port, http_get
+from harness import DaemonTestCase, http_get
 
 
-class StartupBudgetTest(unittest.TestCase):
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws).start()
-        self.port = free_port()
-
-    def tearDown(self):
-        self.daemon.stop()
-        self.ws.cleanup()
-
+class StartupBudgetTest(DaemonTestCase):
     def deploy(self, name, budget):
         path = self.ws.spec(name, version=name.split(".")[0], replicas=2, listen_port=self.port,
                             env={"START_DELAY_MS": "3000"},
