@@ -180,7 +180,9 @@ nlohmann::json Fleet::AppsJson(const std::optional<std::string>& app) const {
            {"ready_replicas", 0},
            {"listen", ""}};
     }
-    j["desired_state"] = rec.desired == state::DesiredState::kRunning ? "running" : "stopped";
+    const bool running = rec.desired == state::DesiredState::kRunning;
+    j["desired_state"] = running ? "running" : "stopped";
+    if (!running) j["desired_replicas"] = 0;
     j["current_release"] =
         rec.current_release ? nlohmann::json(*rec.current_release) : nlohmann::json();
     out.push_back(std::move(j));
