@@ -7,6 +7,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace slipway::api {
 
@@ -101,8 +103,9 @@ nlohmann::json ReleaseToJson(const state::Release& r, bool with_spec) {
   return j;
 }
 
-Handler MakeAdminRoutes(rollout::Fleet& fleet, state::ReleaseStore& store, std::string log_dir) {
-  return [&fleet, &store, log_dir](const ApiRequest& req, Responder respond) {
+Handler MakeAdminRoutes(boost::asio::io_context& io, rollout::Fleet& fleet,
+                        state::ReleaseStore& store, std::string log_dir) {
+  return [&io, &fleet, &store, log_dir](const ApiRequest& req, Responder respond) {
     const std::vector<std::string> p = Split(req.path);
     const bool get = req.method == "GET";
     const bool post = req.method == "POST";
@@ -151,18 +154,46 @@ Handler MakeAdminRoutes(rollout::Fleet& fleet, state::ReleaseStore& store, std::
     if (get && p.size() == 4 && p[3] == "events") {
       auto after = ToInt(req.query.count("after") ? req.query.at("after") : "0");
       auto release = ToInt(req.query.count("release") ? req.query.at("release") : "0");
-      if (!after || !release) return respond(Fail(400, "after and release must be numbers"));
-      auto events = store.EventsSince(app, *after, *release);
-      if (!events) return respond(Fail(500, events.error().message));
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& e : *events) {
-        arr.push_back({{"id", e.id},
-                       {"release", e.release},
-                       {"at", e.at},
-                       {"kind", e.kind},
-                       {"message", e.message}});
+      auto wait_ms = ToInt(req.query.count("wait_ms") ? req.query.at("wait_ms") : "0");
+      if (!after || !release || !wait_ms) {
+        return respond(Fail(400, "after, release and wait_ms must be numbers"));
       }
-      return respond({200, {{"events", arr}}});
+      auto query = [&store, app, after = *after, release = *release]() -> ApiResponse {
+        auto events = store.EventsSince(app, after, release);
+        if (!events) return Fail(500, events.error().message);
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& e : *events) {
+          arr.push_back({{"id", e.id},
+                         {"release", e.release},
+                         {"at", e.at},
+                         {"kind", e.kind},
+                         {"message", e.message}});
+        }
+        return {200, {{"events", arr}}};
+      };
+      ApiResponse now = query();
+      if (*wait_ms == 0 || now.status != 200 || !now.body["events"].empty()) {
+        return respond(std::move(now));
+      }
+      // Long poll: answer at the app's next event, or empty after wait_ms (at most 30 s).
+      struct Wait {
+        explicit Wait(boost::asio::io_context& io) : timer(io) {}
+        boost::asio::steady_timer timer;
+        Responder respond;
+        bool answered = false;
+      };
+      auto wait = std::make_shared<Wait>(io);
+      wait->respond = std::move(respond);
+      auto answer = [wait, query] {
+        if (wait->answered) return;
+        wait->answered = true;
+        wait->timer.cancel();
+        wait->respond(query());
+      };
+      wait->timer.expires_after(std::chrono::milliseconds(std::min<std::int64_t>(*wait_ms, 30000)));
+      wait->timer.async_wait([answer](boost::system::error_code) { answer(); });
+      fleet.OnNextEvent(app, answer);
+      return;
     }
     if (post && p.size() == 4 && p[3] == "rollback") {
       std::optional<std::int64_t> to;

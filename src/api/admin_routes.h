@@ -10,8 +10,9 @@
 
 namespace slipway::api {
 
-// `fleet` and `store` must outlive the handler. `log_dir` holds <app>/<replica>.log files.
-Handler MakeAdminRoutes(rollout::Fleet& fleet, state::ReleaseStore& store, std::string log_dir);
+// `io`, `fleet` and `store` must outlive the handler. `log_dir` holds <app>/<replica>.log files.
+Handler MakeAdminRoutes(boost::asio::io_context& io, rollout::Fleet& fleet,
+                        state::ReleaseStore& store, std::string log_dir);
 
 nlohmann::json ReleaseToJson(const state::Release& r, bool with_spec);
 

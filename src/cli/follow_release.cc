@@ -1,7 +1,5 @@
 // Prints a release's deploy events as they happen and waits for its outcome.
-#include <chrono>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -25,9 +23,11 @@ std::string ClockTime(const std::string& at) {
 int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app,
                   std::int64_t release) {
   std::int64_t cursor = 0;
+  int wait_ms = 2000;  // long poll: the daemon answers at the app's next event
   auto print_new = [&]() -> bool {
-    auto res = ctx.Call(
-        client, "GET", fmt::format("/v1/apps/{}/events?release={}&after={}", app, release, cursor));
+    auto res = ctx.Call(client, "GET",
+                        fmt::format("/v1/apps/{}/events?release={}&after={}&wait_ms={}", app,
+                                    release, cursor, wait_ms));
     if (!res) return false;
     for (const auto& e : res->body.value("events", nlohmann::json::array())) {
       cursor = e.value("id", cursor);
@@ -36,7 +36,6 @@ int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app
     std::cout.flush();
     return true;
   };
-  // The CLI polls: deploys last seconds to minutes, and a 100 ms cadence keeps output live.
   for (;;) {
     if (!print_new()) return ctx.exit_code;
     auto res = ctx.Call(client, "GET", fmt::format("/v1/apps/{}/releases/{}", app, release));
@@ -47,6 +46,7 @@ int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app
     }
     std::string outcome = res->body.value("outcome", "");
     if (outcome != "deploying") {
+      wait_ms = 0;
       if (!print_new()) return ctx.exit_code;
       if (outcome == "succeeded") {
         std::cout << fmt::format("OK: release {} of {} is serving.\n", release, app);
@@ -56,7 +56,6 @@ int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app
                                res->body.value("reason", ""));
       return kExitFailed;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

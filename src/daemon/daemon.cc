@@ -76,10 +76,14 @@ int RunDaemon(const DaemonOptions& options) {
 
   asio::io_context io(1);
   proxy::ProxyServer proxy(0);
-  rollout::AppEnv env{&io, store->get(), &proxy, (dir / "logs").string()};
+  rollout::AppEnv env;
+  env.io = &io;
+  env.store = store->get();
+  env.proxy = &proxy;
+  env.log_dir = (dir / "logs").string();
   rollout::Fleet fleet(env);
   api::AdminServer admin(io, (dir / "slipway.sock").string(),
-                         api::MakeAdminRoutes(fleet, **store, (dir / "logs").string()));
+                         api::MakeAdminRoutes(io, fleet, **store, (dir / "logs").string()));
   if (Status st = admin.Start(); !st) {
     std::cerr << "slipway daemon: " << st.error().message << "\n";
     return 1;

@@ -43,6 +43,7 @@ void AppController::Event(std::int64_t release, const std::string& kind,
                           const std::string& message) {
   auto r = env_.store->AppendEvent(app_, release, kind, message);
   if (!r) log::Error("cannot record event", {{"app", app_}, {"error", r.error().message}});
+  if (env_.on_event) env_.on_event(app_);
   log::Info(message, {{"app", app_}, {"release", release}, {"event", kind}});
 }
 
@@ -230,12 +231,19 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
   auto finish = [this, number, t0, resume, done = std::move(done)](Status st) {
     deploying_release_.reset();
     auto took = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+    // The outcome is stored before its event, so whoever wakes on the event reads it final.
     if (st) {
+      if (!resume) (void)env_.store->FinishRelease(app_, number, state::Outcome::kSucceeded, "");
       Event(number, resume ? "resume.succeeded" : "deploy.succeeded",
             fmt::format("release {} is serving (took {})", number, FormatDuration(took)));
-      if (!resume) (void)env_.store->FinishRelease(app_, number, state::Outcome::kSucceeded, "");
-    } else if (!resume) {
-      (void)env_.store->FinishRelease(app_, number, state::Outcome::kFailed, st.error().message);
+    } else {
+      if (!resume) {
+        (void)env_.store->FinishRelease(app_, number, state::Outcome::kFailed, st.error().message);
+      }
+      Event(number, resume ? "resume.failed" : "deploy.finished",
+            serving_release_ ? fmt::format("release {} marked failed; release {} serves", number,
+                                           *serving_release_)
+                             : fmt::format("release {} marked failed; nothing serves", number));
     }
     done(std::move(st));
   };

@@ -25,6 +25,8 @@ struct AppEnv {
   state::ReleaseStore* store = nullptr;
   proxy::ProxyServer* proxy = nullptr;
   std::string log_dir;  // <state-dir>/logs; replicas log to <log_dir>/<app>/
+  // Called after an event of `app` is stored (wakes API clients that wait for events).
+  std::function<void(const std::string& app)> on_event;
 };
 
 class AppController : private UnitListener {

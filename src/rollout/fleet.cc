@@ -1,12 +1,34 @@
 #include "rollout/fleet.h"
 
 #include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "common/log.h"
 
 namespace slipway::rollout {
 
-Fleet::Fleet(AppEnv env) : env_(std::move(env)) {}
+Fleet::Fleet(AppEnv env) : env_(std::move(env)) {
+  env_.on_event = [this](const std::string& app) { NotifyEvent(app); };
+}
+
+void Fleet::OnNextEvent(const std::string& app, std::function<void()> wake) {
+  event_waiters_[app].push_back(std::move(wake));
+}
+
+void Fleet::NotifyEvent(const std::string& app) {
+  auto it = event_waiters_.find(app);
+  if (it == event_waiters_.end()) return;
+  // Posted: the event's caller finishes its state change before any waiter reads the state.
+  for (auto& wake : it->second) boost::asio::post(*env_.io, std::move(wake));
+  event_waiters_.erase(it);
+}
+
+void Fleet::RecordEvent(const std::string& app, const std::string& kind,
+                        const std::string& message) {
+  (void)env_.store->AppendEvent(app, 0, kind, message);
+  NotifyEvent(app);
+}
 Fleet::~Fleet() = default;
 
 AppController& Fleet::Controller(const std::string& app) {
@@ -147,9 +169,9 @@ std::optional<Refusal> Fleet::Stop(const std::string& app, const std::string& wh
   if (auto st = env_.store->SetDesiredState(app, state::DesiredState::kStopped); !st) {
     return Refusal{500, "state: " + st.error().message};
   }
-  (void)env_.store->AppendEvent(app, 0, "app.stopping", "stop requested by " + who);
+  RecordEvent(app, "app.stopping", "stop requested by " + who);
   controller.Stop([this, app, done = std::move(done)] {
-    (void)env_.store->AppendEvent(app, 0, "app.stopped", app + " stopped: no replica runs");
+    RecordEvent(app, "app.stopped", app + " stopped: no replica runs");
     if (done) done();
   });
   return std::nullopt;

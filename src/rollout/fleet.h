@@ -63,6 +63,8 @@ class Fleet {
   void StopAll(std::function<void()> done);
 
   nlohmann::json AppsJson(const std::optional<std::string>& app) const;
+  // Runs `wake` (posted, once) after the next event of `app` is stored.
+  void OnNextEvent(const std::string& app, std::function<void()> wake);
   std::vector<std::string> ReplicaLogs(const std::string& app) const;
   bool Known(const std::string& app) const;
 
@@ -71,8 +73,12 @@ class Fleet {
   Outcome<state::Release> StartRelease(const state::NewRelease& release,
                                        std::function<void(Status)> done);
 
+  void RecordEvent(const std::string& app, const std::string& kind, const std::string& message);
+  void NotifyEvent(const std::string& app);
+
   AppEnv env_;
   std::map<std::string, std::unique_ptr<AppController>> apps_;
+  std::map<std::string, std::vector<std::function<void()>>> event_waiters_;
 };
 
 }  // namespace slipway::rollout
