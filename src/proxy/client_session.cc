@@ -127,18 +127,10 @@ asio::awaitable<void> ClientSession::Run() {
           PrepareClientResponse();  // 8. response headers
           break;
         case Exchange::kUnavailable:
-          SetErrorResponse(
-              502,
-              nlohmann::ordered_json{{"error", "upstream unavailable"}, {"request_id", request_id_}}
-                  .dump(),
-              true);
+          SetUpstreamError(502, "upstream unavailable");
           break;
         case Exchange::kTimeout:
-          SetErrorResponse(
-              504,
-              nlohmann::ordered_json{{"error", "upstream timeout"}, {"request_id", request_id_}}
-                  .dump(),
-              true);
+          SetUpstreamError(504, "upstream timeout");
           break;
       }
     }
@@ -271,6 +263,11 @@ void ClientSession::PrepareClientResponse() {
   } else if (client_http10_) {
     response_.set(http::field::connection, "keep-alive");
   }
+}
+
+void ClientSession::SetUpstreamError(unsigned status, const char* error) {
+  SetErrorResponse(
+      status, nlohmann::ordered_json{{"error", error}, {"request_id", request_id_}}.dump(), true);
 }
 
 void ClientSession::SetErrorResponse(unsigned status, std::string body, bool keep_alive) {
