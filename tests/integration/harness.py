@@ -155,6 +155,7 @@ class LoadGen:
         self.interval = workers / float(rate)
         self.workers = workers
         self.max_seconds = max_seconds
+        self.attempts = 0
         self.statuses = collections.Counter()
         self.errors = []
         self.versions = collections.Counter()
@@ -169,6 +170,8 @@ class LoadGen:
         deadline = time.monotonic() + self.max_seconds
         next_at = time.monotonic()
         while not self.stop_event.is_set() and time.monotonic() < deadline:
+            with self.lock:
+                self.attempts += 1
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -217,7 +220,8 @@ class LoadGen:
         elapsed = time.monotonic() - self.started
         with self.lock:
             non_2xx = sum(n for s, n in self.statuses.items() if not 200 <= s < 300)
-            return {"requests": sum(self.statuses.values()) + len(self.errors),
+            return {"attempts": self.attempts,
+                    "requests": sum(self.statuses.values()) + len(self.errors),
                     "rate": (sum(self.statuses.values()) / elapsed) if elapsed else 0,
                     "non_2xx": non_2xx, "socket_errors": len(self.errors),
                     "statuses": dict(self.statuses), "errors": self.errors[:5],
