@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "proxy/header_rules.h"
+#include "proxy/request_validation.h"
 
 namespace slipway::proxy {
 
@@ -141,6 +142,18 @@ asio::awaitable<void> ClientSession::Run() {
   socket_.close(ignored);
 }
 
+asio::awaitable<ClientSession::Next> ClientSession::RefuseRequest(std::string_view reason) {
+  // A request that could be read two ways is never forwarded, and nothing after it on this
+  // connection can be trusted: answer 400 and close.
+  head_request_ = false;
+  client_keep_alive_ = false;
+  linger_ = true;
+  SetErrorResponse(400, nlohmann::ordered_json{{"error", "bad request"}, {"reason", reason}}.dump(),
+                   false);
+  co_await WriteResponse();
+  co_return Next::kClose;
+}
+
 asio::awaitable<bool> ClientSession::WaitForRequest() {
   request_id_.clear();
   linger_ = false;
@@ -164,9 +177,27 @@ asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
   parser_->header_limit(ProxyLimits::kHeaderLimit);
   parser_->body_limit(ProxyLimits::kRequestBodyLimit);
   watchdog_.Arm(ProxyLimits::kHeaderTimeout, socket_, shared_from_this());
+  // The raw head first: what the parser would silently repair (obs-fold) is refused here.
+  for (;;) {
+    const auto data = buffer_.cdata();
+    HeadScan scan = ScanRequestHead({static_cast<const char*>(data.data()), data.size()});
+    if (scan.state == HeadScan::kComplete) break;
+    if (scan.state == HeadScan::kBad) {
+      watchdog_.Disarm();
+      co_return co_await RefuseRequest(scan.reason);
+    }
+    if (buffer_.size() > ProxyLimits::kHeaderLimit) break;  // the parser answers 431
+    auto [read_ec, n] = co_await socket_.async_read_some(buffer_.prepare(kReadChunk), kUseTuple);
+    if (read_ec) {
+      watchdog_.Disarm();
+      co_return Next::kClose;  // closed, reset or timed out mid-head: nobody to answer
+    }
+    buffer_.commit(n);
+  }
   auto [ec, n] = co_await http::async_read_header(socket_, buffer_, *parser_, kUseTuple);
   watchdog_.Disarm();
   if (!ec) {
+    if (auto reason = RejectReason(parser_->get())) co_return co_await RefuseRequest(*reason);
     const auto& head = parser_->get();
     head_request_ = head.method() == http::verb::head;
     client_http10_ = head.version() < 11;

@@ -83,6 +83,8 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   boost::asio::awaitable<Next> WriteResponse();
   // Error answers: a JSON body, X-Request-ID when known.
   void SetErrorResponse(unsigned status, std::string body, bool keep_alive);
+  // Answers 400 with `reason` and ends the connection.
+  boost::asio::awaitable<Next> RefuseRequest(std::string_view reason);
   // 502/504 with the request id in the JSON body; the client connection stays open.
   void SetUpstreamError(unsigned status, const char* error);
   boost::asio::awaitable<void> LingeringClose();

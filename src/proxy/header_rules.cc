@@ -55,4 +55,34 @@ void SetForwardedHeaders(http::fields& fields, std::string_view client_ip) {
   }
 }
 
+void AppendVia(http::fields& fields, unsigned version) {
+  const std::string own = std::to_string(version / 10) + "." + std::to_string(version % 10) +
+                          " slipway";
+  std::string via;
+  auto [first, last] = fields.equal_range(http::field::via);
+  for (auto it = first; it != last; ++it) {
+    if (!via.empty()) via += ", ";
+    via += it->value();
+  }
+  if (!via.empty()) via += ", ";
+  via += own;
+  fields.set(http::field::via, via);
+}
+
+void RemoveHeaders(http::fields& fields, const std::vector<std::string>& names) {
+  for (const std::string& name : names) fields.erase(name);
+}
+
+void SetSecurityHeaders(http::fields& fields, const SecurityHeaderOptions& options) {
+  if (!options.enabled) return;
+  auto set = [&](std::string_view name, const std::string& value) {
+    if (value.empty()) return;
+    if (options.override || fields.find(name) == fields.end()) fields.set(name, value);
+  };
+  set("X-Content-Type-Options", options.content_type_options);
+  set("X-Frame-Options", options.frame_options);
+  set("Referrer-Policy", options.referrer_policy);
+  set("Content-Security-Policy", options.content_security_policy);
+}
+
 }  // namespace slipway::proxy

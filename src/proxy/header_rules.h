@@ -3,8 +3,11 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http/fields.hpp>
+
+#include "proxy/proxy_server.h"
 
 namespace slipway::proxy {
 
@@ -18,5 +21,16 @@ std::string AssignRequestId(boost::beast::http::fields& fields);
 // X-Forwarded-For (the client IP appended to any incoming value), X-Forwarded-Proto: http,
 // X-Forwarded-Host (the incoming Host, when there is one).
 void SetForwardedHeaders(boost::beast::http::fields& fields, std::string_view client_ip);
+
+// Appends "<version> slipway" (e.g. "1.1 slipway") to Via, after any incoming value (RFC 9110
+// 7.6.3); `version` is the HTTP version of the message as received, 11 for HTTP/1.1.
+void AppendVia(boost::beast::http::fields& fields, unsigned version);
+
+// Removes every header named in `names` (case-insensitive).
+void RemoveHeaders(boost::beast::http::fields& fields, const std::vector<std::string>& names);
+
+// Sets the security headers of `options` (nothing when disabled): each only when absent, or
+// replacing any value when `options.override`.
+void SetSecurityHeaders(boost::beast::http::fields& fields, const SecurityHeaderOptions& options);
 
 }  // namespace slipway::proxy

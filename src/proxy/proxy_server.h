@@ -3,24 +3,45 @@
 // with keep-alive to clients and pooled keep-alive connections to upstreams.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "proxy/backend_pool.h"
 
 namespace slipway::proxy {
 
+// Headers added to every response a listener sends to clients (proxied or Slipway's own).
+// An empty value means the header is not added.
+struct SecurityHeaderOptions {
+  bool enabled = true;  // false: none of the headers below is added
+  std::string content_type_options = "nosniff";
+  std::string frame_options = "DENY";
+  std::string referrer_policy = "strict-origin-when-cross-origin";
+  std::string content_security_policy;  // none by default: a CSP breaks apps
+  bool override = false;                // true: replace the app's own values; false: the app wins
+};
+
 struct ListenerOptions {
   std::string app;
   std::string listen;  // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80"
   std::shared_ptr<BackendPool> pool;
+  SecurityHeaderOptions security_headers = {};
+  // Removed from upstream responses (case-insensitive names).
+  std::vector<std::string> hide_headers = {"Server", "X-Powered-By"};
+  bool access_log = true;  // one line per request, when the server has an access log
 };
 
 class ProxyServer {
  public:
-  // Starts `threads` I/O threads (0 = one per core).
+  // Starts `threads` I/O threads (0 = one per core), without an access log.
   explicit ProxyServer(int threads = 0);
+  // Same, with an access log at `access_log_path` (rotated at `access_log_max_bytes`, one
+  // rotated copy `<path>.1` kept); its directory is created when missing.
+  ProxyServer(int threads, std::string access_log_path,
+              std::uint64_t access_log_max_bytes = std::uint64_t{64} << 20);
   ~ProxyServer();  // closes listeners and connections, joins threads
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
@@ -32,6 +53,8 @@ class ProxyServer {
   void RemoveListener(const std::string& app);
   // The bound "host:port" of an app's listener (port resolved when 0 was asked), or "".
   std::string BoundAddress(const std::string& app) const;
+  // Waits until every access log line of requests answered so far is written (tests, shutdown).
+  void FlushAccessLog();
 
  private:
   struct Impl;
