@@ -7,6 +7,8 @@
 //  - a reused pooled connection fails before any response byte (the backend closed it while
 //    idle): idempotent methods are sent again on a fresh connection to the same backend; the
 //    backend's other idle connections are dropped.
+//  - a fresh connection fails before any response byte (the replica died mid-request):
+//    idempotent methods go to another backend.
 //  - a timeout waiting for the response is never retried: 504.
 #include <utility>
 
@@ -98,6 +100,16 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream(Bac
       if (UpstreamPool* pool = UpstreamPool::Current()) pool->Drop(lease.backend());
       if (idempotent) {
         fresh_only = true;
+        continue;
+      }
+    }
+    if (!reused && !trip.response_started && idempotent && !tried_other_backend) {
+      // A fresh connection failed before any answer: the replica died or is going away
+      // (kill -9, crash). An idempotent request is safe to send to another one.
+      tried_other_backend = true;
+      if (BackendLease other = listener_->PickBackend(lease.backend().get())) {
+        lease = std::move(other);
+        fresh_only = false;
         continue;
       }
     }
