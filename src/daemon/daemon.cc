@@ -75,7 +75,7 @@ int RunDaemon(const DaemonOptions& options) {
   }
 
   asio::io_context io(1);
-  proxy::ProxyServer proxy(0);
+  proxy::ProxyServer proxy(0, (dir / "logs" / "access.log").string());
   rollout::AppEnv env;
   env.io = &io;
   env.store = store->get();

@@ -122,6 +122,7 @@ asio::awaitable<void> ClientSession::Run() {
           nlohmann::ordered_json{{"error", "no ready replicas"}, {"app", listener_->app}}.dump(),
           true);
     } else {
+      upstream_ = lease.backend();                                // for the access log
       PrepareUpstreamRequest();                                   // 6. forwarded, hop-by-hop
       switch (co_await ExchangeWithUpstream(std::move(lease))) {  // 7. forward (+ retries)
         case Exchange::kResponse:
@@ -173,6 +174,10 @@ asio::awaitable<bool> ClientSession::WaitForRequest() {
 }
 
 asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
+  request_start_ = std::chrono::steady_clock::now();
+  policy_ = listener_->Policy();
+  upstream_.reset();
+  request_read_ = false;
   parser_.emplace();
   parser_->header_limit(ProxyLimits::kHeaderLimit);
   parser_->body_limit(ProxyLimits::kRequestBodyLimit);
@@ -256,6 +261,7 @@ asio::awaitable<ClientSession::Next> ClientSession::ReadRequestBody() {
     }
   }
   request_ = parser_->release();
+  request_read_ = true;
   request_.erase(http::field::expect);
   co_return Next::kContinue;
 }
@@ -263,6 +269,7 @@ asio::awaitable<ClientSession::Next> ClientSession::ReadRequestBody() {
 void ClientSession::PrepareUpstreamRequest() {
   RemoveHopByHopHeaders(request_);
   SetForwardedHeaders(request_, client_ip_);
+  AppendVia(request_, request_.version());  // the version as received, before it is set
   // The body is buffered whole: send it with a Content-Length, never chunked.
   request_.erase(http::field::transfer_encoding);
   const http::verb method = request_.method();
@@ -277,6 +284,9 @@ void ClientSession::PrepareUpstreamRequest() {
 
 void ClientSession::PrepareClientResponse() {
   RemoveHopByHopHeaders(response_);
+  RemoveHeaders(response_, policy_->hide_headers);
+  AppendVia(response_, response_.version());
+  SetSecurityHeaders(response_, policy_->security_headers);
   const unsigned status = response_.result_int();
   if (head_request_) {
     // Framing headers stay as the backend sent them: they describe the GET response.
@@ -306,6 +316,7 @@ void ClientSession::SetErrorResponse(unsigned status, std::string body, bool kee
   response_.result(status);
   response_.version(11);
   response_.set(http::field::content_type, "application/json");
+  if (policy_) SetSecurityHeaders(response_, policy_->security_headers);
   response_.body() = std::move(body);
   response_.content_length(response_.body().size());
   if (!request_id_.empty()) response_.set("X-Request-ID", request_id_);
@@ -333,6 +344,7 @@ asio::awaitable<ClientSession::Next> ClientSession::WriteResponse() {
     ec = write_ec;
   }
   watchdog_.Disarm();
+  LogAccess(ec);
   if (ec) co_return Next::kClose;
   if (client_keep_alive_) co_return Next::kContinue;
   if (linger_) {
@@ -359,6 +371,36 @@ asio::awaitable<void> ClientSession::LingeringClose() {
     discarded += n;
   }
   watchdog_.Disarm();
+}
+
+// The record is built here (a few small copies); the JSON is formatted on the writer thread.
+void ClientSession::LogAccess(const error_code& write_error) {
+  if (!policy_ || policy_->access_log == nullptr) return;
+  AccessRecord record;
+  record.time = std::chrono::system_clock::now();
+  record.request_id = request_id_;
+  record.app = listener_->app;
+  const http::request_header<>* head = nullptr;
+  if (request_read_) {
+    head = &request_.base();
+  } else if (parser_ && parser_->is_header_done()) {
+    head = &parser_->get().base();  // answered before its body was read (413, 400)
+  }
+  if (head != nullptr) {
+    record.method = std::string(head->method_string());
+    record.path = std::string(AccessLog::PathWithoutQuery(head->target()));
+  }
+  record.status = response_.result_int();
+  record.bytes_sent = write_error || head_request_ ? 0 : response_.body().size();
+  record.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start_)
+          .count();
+  if (upstream_) {
+    record.upstream = upstream_->id;
+    record.release = upstream_->release;
+  }
+  record.client = client_ip_;
+  policy_->access_log->Push(std::move(record));
 }
 
 }  // namespace slipway::proxy

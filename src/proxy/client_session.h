@@ -88,6 +88,8 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   // 502/504 with the request id in the JSON body; the client connection stays open.
   void SetUpstreamError(unsigned status, const char* error);
   boost::asio::awaitable<void> LingeringClose();
+  // Hands the answer just written (or not, on `write_error`) to the listener's access log.
+  void LogAccess(const boost::system::error_code& write_error);
 
   // Upstream round trip helpers (upstream_exchange.cc).
   struct RoundTrip {
@@ -118,6 +120,11 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   bool client_keep_alive_ = false;
   bool client_http10_ = false;
   bool linger_ = false;  // read and discard input before closing (the request was not read)
+  // Per request, for the response header rules and the access log.
+  std::shared_ptr<const ResponsePolicy> policy_;  // loaded once per request
+  std::chrono::steady_clock::time_point request_start_;
+  std::shared_ptr<Backend> upstream_;  // the backend the request went to; null: answered locally
+  bool request_read_ = false;          // request_ holds this request (else parser_, if anything)
 
   // Touched on the strand only.
   bool idle_ = false;     // waiting for the next request's first byte

@@ -56,8 +56,8 @@ void SetForwardedHeaders(http::fields& fields, std::string_view client_ip) {
 }
 
 void AppendVia(http::fields& fields, unsigned version) {
-  const std::string own = std::to_string(version / 10) + "." + std::to_string(version % 10) +
-                          " slipway";
+  const std::string own =
+      std::to_string(version / 10) + "." + std::to_string(version % 10) + " slipway";
   std::string via;
   auto [first, last] = fields.equal_range(http::field::via);
   for (auto it = first; it != last; ++it) {

@@ -1,6 +1,7 @@
 // ListenerState: what one app's listener shares with its client connections: the backend pool,
-// the round-robin counter and the registry of live connections (so RemoveListener can close
-// the idle ones). Internal to the proxy module.
+// the round-robin counter, the response policy (security headers, hidden headers, access log)
+// and the registry of live connections (so RemoveListener can close the idle ones).
+// Internal to the proxy module.
 #pragma once
 
 #include <atomic>
@@ -9,10 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "proxy/access_log.h"
 #include "proxy/backend_pool.h"
+#include "proxy/proxy_server.h"
 
 namespace slipway::proxy {
 
@@ -53,12 +57,28 @@ class BackendLease {
   std::shared_ptr<Backend> backend_;
 };
 
+// What a listener does to the answers it sends. Immutable; replaced whole when a deploy
+// changes it, so a request sees one consistent policy.
+struct ResponsePolicy {
+  SecurityHeaderOptions security_headers;
+  std::vector<std::string> hide_headers;  // removed from upstream responses
+  AccessLog* access_log = nullptr;        // null: no access log lines; outlives every listener
+};
+
 struct ListenerState {
   using Registry = std::list<std::weak_ptr<ClientConnection>>;
 
   ListenerState(std::string app, std::shared_ptr<BackendPool> pool,
-                boost::asio::any_io_executor io_executor)
-      : app(std::move(app)), pool(std::move(pool)), io_executor(std::move(io_executor)) {}
+                boost::asio::any_io_executor io_executor,
+                std::shared_ptr<const ResponsePolicy> policy = std::make_shared<ResponsePolicy>())
+      : app(std::move(app)),
+        pool(std::move(pool)),
+        io_executor(std::move(io_executor)),
+        policy_(std::move(policy)) {}
+
+  // The current policy; never null. One atomic load: read it once per request.
+  std::shared_ptr<const ResponsePolicy> Policy() const { return policy_.load(); }
+  void SetPolicy(std::shared_ptr<const ResponsePolicy> policy) { policy_.store(std::move(policy)); }
 
   // Round robin over the snapshot's non-draining backends, skipping `exclude`; an empty lease
   // when there is none. `inflight` is raised before `draining` is re-checked, so a controller
@@ -107,6 +127,9 @@ struct ListenerState {
   std::mutex mu;
   Registry connections;
   bool stopping = false;  // guarded by mu; new connections shut down at once
+
+ private:
+  std::atomic<std::shared_ptr<const ResponsePolicy>> policy_;
 };
 
 }  // namespace slipway::proxy

@@ -26,6 +26,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.h"
+#include "proxy/access_log.h"
 #include "proxy/client_session.h"
 #include "proxy/listen_address.h"
 #include "proxy/listener_state.h"
@@ -69,7 +70,10 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
 }  // namespace
 
 struct ProxyServer::Impl {
-  // Declared first: destroyed last, after the threads are joined and the pools are gone.
+  // Declared first: destroyed last, after every connection (its destructor writes what is
+  // queued and joins its thread). Null when the server has no access log.
+  std::unique_ptr<AccessLog> access_log;
+  // Destroyed after the threads are joined and the pools are gone.
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::unique_ptr<UpstreamPool>> pools;
@@ -96,6 +100,14 @@ struct ProxyServer::Impl {
     closed.get_future().wait();
   }
 
+  std::shared_ptr<const ResponsePolicy> PolicyFor(const ListenerOptions& options) const {
+    auto policy = std::make_shared<ResponsePolicy>();
+    policy->security_headers = options.security_headers;
+    policy->hide_headers = options.hide_headers;
+    policy->access_log = options.access_log ? access_log.get() : nullptr;
+    return policy;
+  }
+
   void Stop(Listener& listener) {
     CloseAcceptor(listener);
     listener.state->ShutdownConnections();
@@ -113,7 +125,8 @@ struct ProxyServer::Impl {
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error{"listen " + options.listen + ": " + ec.message()};
     listener.bound = FormatHostPort(address.host, acceptor.local_endpoint().port());
-    listener.state = std::make_shared<ListenerState>(options.app, options.pool, io.get_executor());
+    listener.state = std::make_shared<ListenerState>(options.app, options.pool, io.get_executor(),
+                                                     PolicyFor(options));
     return listener;
   }
 
@@ -123,6 +136,12 @@ struct ProxyServer::Impl {
     log::Info("proxy listening", {{"app", listener.state->app}, {"address", listener.bound}});
   }
 };
+
+ProxyServer::ProxyServer(int threads, std::string access_log_path,
+                         std::uint64_t access_log_max_bytes)
+    : ProxyServer(threads) {
+  impl_->access_log = std::make_unique<AccessLog>(std::move(access_log_path), access_log_max_bytes);
+}
 
 ProxyServer::ProxyServer(int threads) : impl_(std::make_unique<Impl>()) {
   int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -166,6 +185,7 @@ Status ProxyServer::AddListener(const ListenerOptions& options) {
   auto existing = impl_->listeners.find(options.app);
   if (existing != impl_->listeners.end() && existing->second.listen == options.listen &&
       existing->second.state->pool == options.pool) {
+    existing->second.state->SetPolicy(impl_->PolicyFor(options));  // takes effect per request
     return Ok();
   }
   Result<Listener> bound = impl_->Bind(options, *address);
@@ -193,6 +213,10 @@ void ProxyServer::RemoveListener(const std::string& app) {
   impl_->Stop(it->second);
   log::Info("proxy listener removed", {{"app", app}, {"address", it->second.bound}});
   impl_->listeners.erase(it);
+}
+
+void ProxyServer::FlushAccessLog() {
+  if (impl_->access_log) impl_->access_log->Flush();
 }
 
 std::string ProxyServer::BoundAddress(const std::string& app) const {

@@ -47,13 +47,16 @@ class ProxyServer {
   ProxyServer& operator=(const ProxyServer&) = delete;
 
   // Binds and starts accepting; an error when the address is bad or taken. Idempotent per
-  // app when the address is unchanged; a changed address rebinds.
+  // app when the address is unchanged (the headers and access log options then apply from each
+  // connection's next request); a changed address rebinds.
   Status AddListener(const ListenerOptions& options);
   // Stops accepting for `app` and closes its idle client connections.
   void RemoveListener(const std::string& app);
   // The bound "host:port" of an app's listener (port resolved when 0 was asked), or "".
   std::string BoundAddress(const std::string& app) const;
-  // Waits until every access log line of requests answered so far is written (tests, shutdown).
+  // Waits until every access log line handed over so far is written. A request's line is handed
+  // over just after its answer is written, so a client that has read an answer may have to
+  // poll for its line.
   void FlushAccessLog();
 
  private:

@@ -78,10 +78,12 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream(Bac
             continue;
           }
         }
+        upstream_ = lease.backend();
         co_return Exchange::kUnavailable;
       }
     }
 
+    upstream_ = lease.backend();  // the access log names the backend actually tried last
     lease->requests.fetch_add(1, std::memory_order_relaxed);
     RoundTrip trip = co_await SendAndReceive(*connection);
     if (!trip.error) {

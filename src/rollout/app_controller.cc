@@ -248,7 +248,18 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
     done(std::move(st));
   };
 
-  Status listening = env_.proxy->AddListener({app_, spec.proxy.listen, pool_});
+  const spec::SecurityHeaders& headers = spec.proxy.security_headers;
+  Status listening = env_.proxy->AddListener(
+      {.app = app_,
+       .listen = spec.proxy.listen,
+       .pool = pool_,
+       .security_headers = {.enabled = headers.enabled,
+                            .frame_options = headers.frame_options,
+                            .referrer_policy = headers.referrer_policy,
+                            .content_security_policy = headers.content_security_policy,
+                            .override = headers.override},
+       .hide_headers = spec.proxy.hide_headers,
+       .access_log = spec.proxy.access_log});
   if (!listening) {
     Event(number, "deploy.failed", "proxy: " + listening.error().message);
     finish(Status(Error{"proxy: " + listening.error().message}));

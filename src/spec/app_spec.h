@@ -38,9 +38,21 @@ struct RollingStrategy {
   Millis ready_deadline{60'000};  // whole-deploy budget for new replicas to become ready
 };
 
+// Headers the proxy adds to every response to a client. An empty string: not sent.
+struct SecurityHeaders {
+  bool enabled = true;  // false: none is added (X-Content-Type-Options: nosniff neither)
+  std::string content_security_policy;                              // none by default
+  std::string frame_options = "DENY";                               // DENY, SAMEORIGIN or ""
+  std::string referrer_policy = "strict-origin-when-cross-origin";  // a W3C token or ""
+  bool override = false;  // true: replace the app's own values; false: the app's win
+};
+
 struct ProxyConfig {
   std::string listen = "127.0.0.1:8080";  // host:port or [v6]:port
   Millis drain_timeout{30'000};           // in-flight requests may finish this long
+  SecurityHeaders security_headers;
+  std::vector<std::string> hide_headers = {"Server", "X-Powered-By"};  // removed from responses
+  bool access_log = true;  // one JSON line per request in <state-dir>/logs/access.log
 };
 
 struct StopConfig {

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -31,7 +33,22 @@ constexpr std::string_view kProbeKeys[] = {
 constexpr std::string_view kStopKeys[] = {"signal", "grace_period"};
 constexpr std::string_view kStrategyKeys[] = {"type", "max_surge", "max_unavailable",
                                               "ready_deadline"};
-constexpr std::string_view kProxyKeys[] = {"listen", "drain_timeout"};
+constexpr std::string_view kProxyKeys[] = {"listen", "drain_timeout", "security_headers",
+                                           "hide_headers", "access_log"};
+constexpr std::string_view kSecurityHeadersKeys[] = {
+    "enabled", "content_security_policy", "frame_options", "referrer_policy", "override"};
+constexpr std::string_view kFrameOptions[] = {"DENY", "SAMEORIGIN"};
+constexpr std::string_view kReferrerPolicies[] = {"no-referrer",
+                                                  "no-referrer-when-downgrade",
+                                                  "origin",
+                                                  "origin-when-cross-origin",
+                                                  "same-origin",
+                                                  "strict-origin",
+                                                  "strict-origin-when-cross-origin",
+                                                  "unsafe-url"};
+// Headers the proxy itself sets or needs for framing: hiding them would break responses.
+constexpr std::string_view kUnhideableHeaders[] = {"Connection", "Content-Length",
+                                                   "Transfer-Encoding", "X-Request-ID"};
 constexpr std::string_view kLogsKeys[] = {"max_bytes"};
 
 constexpr std::string_view kProbeTypes[] = {"http", "tcp"};
@@ -62,6 +79,39 @@ bool IsEnvName(std::string_view name) {
   if (name.empty() || !letter(name[0])) return false;
   for (char c : name) {
     if (!letter(c) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// An HTTP field name: one or more RFC 9110 tchars.
+bool IsHeaderName(std::string_view name) {
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  if (name.empty()) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              kSymbols.find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// An HTTP field value Slipway can send as is: visible ASCII, spaces and tabs, not starting or
+// ending with whitespace.
+bool IsHeaderValue(std::string_view value) {
+  for (char c : value) {
+    if (!((c >= 0x20 && c < 0x7f) || c == '\t')) return false;
+  }
+  return value.empty() || (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' &&
+                           value.back() != '\t');
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
   }
   return true;
 }
@@ -355,6 +405,74 @@ class SpecReader {
       }
     }
     if (auto drain = proxy.Duration("drain_timeout", 0ms, 1h)) out.drain_timeout = *drain;
+    if (auto headers = proxy.Mapping("security_headers", kSecurityHeadersKeys)) {
+      ReadSecurityHeaders(*headers, out.security_headers);
+    }
+    ReadHideHeaders(proxy, out);
+    if (auto access_log = proxy.Bool("access_log")) out.access_log = *access_log;
+  }
+
+  void ReadSecurityHeaders(MappingReader& headers, SecurityHeaders& out) {
+    const std::string& path = headers.path();
+    if (auto enabled = headers.Bool("enabled")) out.enabled = *enabled;
+    if (auto replace = headers.Bool("override")) out.override = *replace;
+    if (auto csp = headers.String("content_security_policy")) {
+      if (!IsHeaderValue(csp->value)) {
+        diagnostics_.Add(csp->mark, path + ".content_security_policy: " + Quoted(csp->value) +
+                                        " is not a valid header value (printable ASCII on one "
+                                        "line, no leading or trailing spaces)");
+      } else {
+        out.content_security_policy = csp->value;
+      }
+    }
+    if (auto frame = headers.String("frame_options")) {
+      if (frame->value.empty() || std::find(std::begin(kFrameOptions), std::end(kFrameOptions),
+                                            frame->value) != std::end(kFrameOptions)) {
+        out.frame_options = frame->value;
+      } else {
+        diagnostics_.Add(frame->mark, path + ".frame_options: " +
+                                          UnknownName("frame option", frame->value, kFrameOptions) +
+                                          " (or \"\" to send none)");
+      }
+    }
+    if (auto referrer = headers.String("referrer_policy")) {
+      if (referrer->value.empty() ||
+          std::find(std::begin(kReferrerPolicies), std::end(kReferrerPolicies), referrer->value) !=
+              std::end(kReferrerPolicies)) {
+        out.referrer_policy = referrer->value;
+      } else {
+        diagnostics_.Add(referrer->mark,
+                         path + ".referrer_policy: " +
+                             UnknownName("referrer policy", referrer->value, kReferrerPolicies) +
+                             " (or \"\" to send none)");
+      }
+    }
+  }
+
+  void ReadHideHeaders(MappingReader& proxy, ProxyConfig& out) {
+    const Field* field = proxy.Find("hide_headers");
+    auto names = proxy.StringList("hide_headers");
+    if (!names) return;
+    bool all_valid = true;
+    for (std::size_t i = 0; i < names->size(); ++i) {
+      const std::string& name = (*names)[i];
+      const YAML::Mark mark =
+          field->value.IsSequence() ? field->value[i].Mark() : field->ValueMark();
+      const std::string where = "proxy.hide_headers[" + std::to_string(i) + "]: ";
+      if (!IsHeaderName(name)) {
+        diagnostics_.Add(mark, where + Quoted(name) + " is not a header name");
+        all_valid = false;
+        continue;
+      }
+      for (std::string_view managed : kUnhideableHeaders) {
+        if (EqualsIgnoreCase(name, managed)) {
+          diagnostics_.Add(
+              mark, where + std::string(managed) + " is managed by the proxy and cannot be hidden");
+          all_valid = false;
+        }
+      }
+    }
+    if (all_valid) out.hide_headers = std::move(*names);
   }
 
   // `unknown probe type "htp"; did you mean "http"?` or `...; supported: http, tcp`.

@@ -26,6 +26,17 @@ class DeployFlowTest(DaemonTestCase):
         self.assertEqual(status, 200)
         self.assertIn("Hello from v1", body)
         self.assertTrue(headers.get("X-Request-ID"), headers)
+        # The proxy's access log records that request, under the id the client saw.
+        access_log = os.path.join(self.ws.state_dir, "logs", "access.log")
+
+        def logged():
+            with open(access_log) as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+            return [r for r in lines if r["request_id"] == headers["X-Request-ID"]]
+
+        record = wait_until(logged, 10, "the access log line")[0]
+        self.assertEqual((record["status"], record["method"], record["path"]), (200, "GET", "/"))
+        self.assertEqual(record["release"], 1)
 
         # Replicas run as nobody, each in its own process group.
         st = self.daemon.status("hello")
