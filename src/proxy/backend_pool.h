@@ -21,6 +21,14 @@ struct Backend {
   std::atomic<bool> draining{false};       // set when it leaves the pool: no new requests; its
                                            // pooled keep-alive connections are closed, not reused
   std::atomic<std::uint64_t> requests{0};  // total forwarded (for status)
+
+  // Passive health, kept by proxy::Balancer (balancer.h); here, not in the Balancer, so that it
+  // survives a deploy that replaces the listener's options.
+  std::atomic<int> consecutive_failures{0};  // failed requests in a row since the last success
+  std::atomic<int> times_ejected{0};  // ejections in a row; scales the next ejection's length
+  // Ejected (no new requests) until this steady_clock time_since_epoch().count(); 0: never.
+  std::atomic<std::int64_t> ejected_until{0};
+  std::atomic<std::uint64_t> ejections{0};  // total times ejected (for status and metrics)
 };
 
 using BackendList = std::vector<std::shared_ptr<Backend>>;

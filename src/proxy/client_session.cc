@@ -1,25 +1,24 @@
-// The client side of the request path: read, pick, forward (upstream_exchange.cc), answer.
+// The client side of the request path: read the head, pick a backend, forward
+// (upstream_exchange.cc), relay the answer (body_relay.cc), keep the connection or close it.
 #include "proxy/client_session.h"
 
 #include <exception>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "proxy/gzip_encoder.h"
 #include "proxy/header_rules.h"
 #include "proxy/request_validation.h"
+#include "proxy/wire_format.h"
 
 namespace slipway::proxy {
 
@@ -31,14 +30,21 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 4096;
-constexpr std::size_t kMaxIdleBufferCapacity = 64 * 1024;
+// An idle connection keeps at most this much input buffer: 1,000 idle keep-alive connections
+// must not pin megabytes.
+constexpr std::size_t kMaxIdleBufferCapacity = 8 * 1024;
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
 
-bool IsHttpParseError(const error_code& ec) {
-  return ec.category() == make_error_code(http::error::bad_method).category() &&
-         ec != http::error::end_of_stream && ec != http::error::partial_message;
+bool HasToken(std::string_view list, std::string_view token) {
+  for (auto t : http::token_list(list)) {
+    if (beast::iequals(t, token)) return true;
+  }
+  return false;
+}
+
+std::string TooLargeBody(std::uint64_t limit) {
+  return nlohmann::ordered_json{{"error", "request body too large"}, {"limit_bytes", limit}}.dump();
 }
 
 }  // namespace
@@ -61,25 +67,36 @@ void Watchdog::Disarm() {
   timer_.cancel();
 }
 
-ClientSession::ClientSession(std::shared_ptr<ListenerState> listener, tcp::socket socket)
+ClientSession::ClientSession(std::shared_ptr<ListenerState> listener, tcp::socket socket,
+                             std::atomic<std::uint32_t>* open_connections,
+                             std::shared_ptr<asio::ssl::context> tls)
     : listener_(std::move(listener)),
-      socket_(std::move(socket)),
-      watchdog_(socket_.get_executor()) {
+      worker_connections_(open_connections),
+      stream_(std::move(socket)),
+      watchdog_(stream_.tcp().get_executor()) {
   error_code ec;
-  auto peer = socket_.remote_endpoint(ec);
+  auto peer = stream_.tcp().remote_endpoint(ec);
   if (!ec) client_ip_ = peer.address().to_string();
-  socket_.set_option(tcp::no_delay(true), ec);
+  stream_.tcp().set_option(tcp::no_delay(true), ec);
+  if (tls) stream_.UseTls(std::move(tls));
+  listener_->open_connections.fetch_add(1, std::memory_order_relaxed);
+  if (worker_connections_) worker_connections_->fetch_add(1, std::memory_order_relaxed);
 }
 
 ClientSession::~ClientSession() {
+  listener_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (worker_connections_) worker_connections_->fetch_sub(1, std::memory_order_relaxed);
   if (registered_) listener_->Unregister(registration_);
 }
 
-void ClientSession::Start(std::shared_ptr<ListenerState> listener, tcp::socket socket) {
-  auto session = std::make_shared<ClientSession>(listener, std::move(socket));
+void ClientSession::Start(std::shared_ptr<ListenerState> listener, tcp::socket socket,
+                          std::atomic<std::uint32_t>* open_connections,
+                          std::shared_ptr<asio::ssl::context> tls) {
+  auto session = std::make_shared<ClientSession>(listener, std::move(socket), open_connections,
+                                                 std::move(tls));
   session->registration_ = listener->Register(session);
   session->registered_ = true;
-  auto executor = session->socket_.get_executor();
+  auto executor = session->stream_.tcp().get_executor();
   asio::co_spawn(executor, session->Run(),
                  [session, app = listener->app](std::exception_ptr error) {
                    if (!error) return;
@@ -99,60 +116,51 @@ void ClientSession::Start(std::shared_ptr<ListenerState> listener, tcp::socket s
 }
 
 void ClientSession::Shutdown() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_.tcp().get_executor(), [self = shared_from_this()] {
     self->closing_ = true;
-    if (self->idle_) {
+    if (self->idle_ || self->tunneling_) {
       error_code ignored;
-      self->socket_.cancel(ignored);
+      self->stream_.tcp().cancel(ignored);
     }
   });
 }
 
-// The request path. Every step is a member function; the order is fixed here.
-asio::awaitable<void> ClientSession::Run() {
-  for (;;) {
-    if (!co_await WaitForRequest()) break;                  // 1. keep-alive wait
-    if (co_await ReadRequestHead() == Next::kClose) break;  // 2. head (limits, 400/413/431)
-    if (co_await ReadRequestBody() == Next::kClose) break;  // 3. body (100-continue, 413)
-    request_id_ = AssignRequestId(request_);                // 4. X-Request-ID
-    BackendLease lease = listener_->PickBackend();          // 5. round robin
-    if (!lease) {
-      SetErrorResponse(
-          503,
-          nlohmann::ordered_json{{"error", "no ready replicas"}, {"app", listener_->app}}.dump(),
-          true);
-    } else {
-      upstream_ = lease.backend();                                // for the access log
-      PrepareUpstreamRequest();                                   // 6. forwarded, hop-by-hop
-      switch (co_await ExchangeWithUpstream(std::move(lease))) {  // 7. forward (+ retries)
-        case Exchange::kResponse:
-          PrepareClientResponse();  // 8. response headers
-          break;
-        case Exchange::kUnavailable:
-          SetUpstreamError(502, "upstream unavailable");
-          break;
-        case Exchange::kTimeout:
-          SetUpstreamError(504, "upstream timeout");
-          break;
-      }
-    }
-    if (co_await WriteResponse() == Next::kClose) break;  // 9. answer
-  }
-  watchdog_.Disarm();
-  error_code ignored;
-  socket_.close(ignored);
+BackendLease ClientSession::PickBackend(const Backend* exclude) {
+  return policy_->balancer->Pick(*backends_, exclude, std::chrono::steady_clock::now());
 }
 
-asio::awaitable<ClientSession::Next> ClientSession::RefuseRequest(std::string_view reason) {
-  // A request that could be read two ways is never forwarded, and nothing after it on this
-  // connection can be trusted: answer 400 and close.
-  head_request_ = false;
-  client_keep_alive_ = false;
-  linger_ = true;
-  SetErrorResponse(400, nlohmann::ordered_json{{"error", "bad request"}, {"reason", reason}}.dump(),
-                   false);
-  co_await WriteResponse();
-  co_return Next::kClose;
+void ClientSession::RecordOutcome(Backend& backend, UpstreamOutcome outcome) {
+  policy_->balancer->Record(*backends_, backend, outcome, std::chrono::steady_clock::now());
+}
+
+std::chrono::steady_clock::duration ClientSession::Budget(std::chrono::milliseconds op) const {
+  const auto left = deadline_ - std::chrono::steady_clock::now();
+  return std::max(std::chrono::steady_clock::duration::zero(), std::min<decltype(left)>(op, left));
+}
+
+// The request path. Every step is a member function; the order is fixed here.
+asio::awaitable<void> ClientSession::Run() {
+  if (stream_.tls()) {
+    policy_ = listener_->Policy();
+    watchdog_.Arm(policy_->timeouts.header, stream_.tcp(), shared_from_this());
+    error_code ec = co_await stream_.Handshake();
+    watchdog_.Disarm();
+    if (ec) {
+      stream_.Close();
+      co_return;
+    }
+  }
+  for (;;) {
+    if (!co_await WaitForRequest()) break;                  // 1. keep-alive wait
+    if (co_await ReadRequestHead() == Next::kClose) break;  // 2. head (limits, 400/414/431/413)
+    if (co_await ServeRequest() == Next::kClose) break;     // 3. pick, forward, relay
+  }
+  watchdog_.Disarm();
+  if (upstream_connection_) {
+    error_code ignored;
+    upstream_connection_->socket.close(ignored);
+  }
+  stream_.Close();
 }
 
 asio::awaitable<bool> ClientSession::WaitForRequest() {
@@ -161,10 +169,12 @@ asio::awaitable<bool> ClientSession::WaitForRequest() {
   if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
   if (closing_) co_return false;
   if (buffer_.capacity() > kMaxIdleBufferCapacity) buffer_.shrink_to_fit();
+  if (chunk_buffer_.capacity() > 0) std::vector<char>().swap(chunk_buffer_);
+  policy_ = listener_->Policy();
   idle_ = true;
-  watchdog_.Arm(first_request_ ? ProxyLimits::kHeaderTimeout : ProxyLimits::kIdleTimeout, socket_,
+  watchdog_.Arm(first_request_ ? policy_->timeouts.header : policy_->timeouts.idle, stream_.tcp(),
                 shared_from_this());
-  auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(kReadChunk), kUseTuple);
+  auto [ec, n] = co_await stream_.ReadSome(buffer_.prepare(kReadChunk));
   watchdog_.Disarm();
   idle_ = false;
   first_request_ = false;
@@ -176,182 +186,320 @@ asio::awaitable<bool> ClientSession::WaitForRequest() {
 asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
   request_start_ = std::chrono::steady_clock::now();
   policy_ = listener_->Policy();
+  deadline_ = request_start_ + policy_->timeouts.total;
   upstream_.reset();
-  request_read_ = false;
+  status_ = 0;
+  bytes_sent_ = 0;
+  head_request_ = false;
+  upgrade_requested_ = false;
+  expect_continue_ = false;
+  compress_ = false;
+  request_framing_ = Framing::kNone;
+  request_body_left_ = 0;
+  body_in_buffer_ = false;
+  chunked_in_memory_ = false;
+  chunk_pending_ = 0;
+  response_sink_ = Framing::kNone;
+  const ProxyLimitOptions& limits = policy_->limits;
   parser_.emplace();
-  parser_->header_limit(ProxyLimits::kHeaderLimit);
-  parser_->body_limit(ProxyLimits::kRequestBodyLimit);
-  watchdog_.Arm(ProxyLimits::kHeaderTimeout, socket_, shared_from_this());
+  parser_->header_limit(limits.max_header_bytes);
+  parser_->body_limit(limits.max_request_body);
+
   // The raw head first: what the parser would silently repair (obs-fold) is refused here.
+  watchdog_.Arm(Budget(policy_->timeouts.header), stream_.tcp(), shared_from_this());
   for (;;) {
     const auto data = buffer_.cdata();
     HeadScan scan = ScanRequestHead({static_cast<const char*>(data.data()), data.size()});
     if (scan.state == HeadScan::kComplete) break;
     if (scan.state == HeadScan::kBad) {
       watchdog_.Disarm();
-      co_return co_await RefuseRequest(scan.reason);
+      Refuse(400, nlohmann::ordered_json{{"error", "bad request"}, {"reason", scan.reason}}.dump());
+      co_return co_await WriteLocalResponse();
     }
-    if (buffer_.size() > ProxyLimits::kHeaderLimit) break;  // the parser answers 431
-    auto [read_ec, n] = co_await socket_.async_read_some(buffer_.prepare(kReadChunk), kUseTuple);
+    if (buffer_.size() > limits.max_header_bytes) {
+      watchdog_.Disarm();
+      Refuse(431, R"({"error":"request headers too large"})");
+      co_return co_await WriteLocalResponse();
+    }
+    auto [read_ec, n] = co_await stream_.ReadSome(buffer_.prepare(kReadChunk));
     if (read_ec) {
       watchdog_.Disarm();
       co_return Next::kClose;  // closed, reset or timed out mid-head: nobody to answer
     }
     buffer_.commit(n);
   }
-  auto [ec, n] = co_await http::async_read_header(socket_, buffer_, *parser_, kUseTuple);
   watchdog_.Disarm();
-  if (!ec) {
-    if (auto reason = RejectReason(parser_->get())) co_return co_await RefuseRequest(*reason);
-    const auto& head = parser_->get();
-    head_request_ = head.method() == http::verb::head;
-    client_http10_ = head.version() < 11;
-    client_keep_alive_ = head.keep_alive() && !closing_;
-    co_return Next::kContinue;
-  }
-  head_request_ = false;
-  client_keep_alive_ = false;
-  linger_ = true;
-  if (ec == http::error::header_limit) {
-    SetErrorResponse(431, R"({"error":"request headers too large"})", false);
-  } else if (ec == http::error::body_limit) {
-    SetErrorResponse(413,
-                     nlohmann::ordered_json{{"error", "request body too large"},
-                                            {"limit_bytes", ProxyLimits::kRequestBodyLimit}}
-                         .dump(),
-                     false);
-  } else if (IsHttpParseError(ec)) {
-    SetErrorResponse(400, R"({"error":"bad request"})", false);
-  } else {
-    co_return Next::kClose;  // closed, reset or timed out: nobody to answer
-  }
-  co_await WriteResponse();
-  co_return Next::kClose;
-}
 
-asio::awaitable<ClientSession::Next> ClientSession::ReadRequestBody() {
-  if (!parser_->is_done()) {
-    const auto& head = parser_->get();
-    if (!client_http10_ && beast::iequals(head[http::field::expect], "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      watchdog_.Arm(ProxyLimits::kWriteTimeout, socket_, shared_from_this());
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(kContinue), kUseTuple);
-      watchdog_.Disarm();
-      if (ec) co_return Next::kClose;
+  error_code ec;
+  const std::size_t used = parser_->put(buffer_.cdata(), ec);
+  if (!ec && !parser_->is_header_done()) ec = http::error::partial_message;
+  if (ec) {
+    if (ec == http::error::header_limit) {
+      Refuse(431, R"({"error":"request headers too large"})");
+      co_return co_await WriteLocalResponse();
     }
-    watchdog_.Arm(ProxyLimits::kBodyTimeout, socket_, shared_from_this());
-    auto [ec, n] = co_await http::async_read(socket_, buffer_, *parser_, kUseTuple);
-    watchdog_.Disarm();
-    if (ec) {
-      client_keep_alive_ = false;
-      linger_ = true;
-      if (ec == http::error::body_limit) {
-        SetErrorResponse(413,
-                         nlohmann::ordered_json{{"error", "request body too large"},
-                                                {"limit_bytes", ProxyLimits::kRequestBodyLimit}}
-                             .dump(),
-                         false);
-      } else if (IsHttpParseError(ec)) {
-        SetErrorResponse(400, R"({"error":"bad request"})", false);
-      } else {
-        co_return Next::kClose;
-      }
-      co_await WriteResponse();
-      co_return Next::kClose;
+    if (ec == http::error::body_limit) {
+      Refuse(413, TooLargeBody(limits.max_request_body));
+      co_return co_await WriteLocalResponse();
     }
+    Refuse(400, R"({"error":"bad request"})");
+    co_return co_await WriteLocalResponse();
   }
-  request_ = parser_->release();
-  request_read_ = true;
-  request_.erase(http::field::expect);
+  buffer_.consume(used);
+
+  auto& head = parser_->get();
+  head_request_ = head.method() == http::verb::head;
+  client_http10_ = head.version() < 11;
+  client_keep_alive_ = head.keep_alive() && !closing_;
+  if (auto reason = RejectReason(head)) {
+    Refuse(400, nlohmann::ordered_json{{"error", "bad request"}, {"reason", *reason}}.dump());
+    co_return co_await WriteLocalResponse();
+  }
+  if (head.target().size() > limits.max_uri_bytes) {
+    Refuse(414, nlohmann::ordered_json{{"error", "request target too long"},
+                                       {"limit_bytes", limits.max_uri_bytes}}
+                    .dump());
+    co_return co_await WriteLocalResponse();
+  }
+  if (parser_->chunked()) {
+    request_framing_ = Framing::kChunked;
+  } else if (auto length = parser_->content_length(); length && *length > 0) {
+    request_framing_ = Framing::kLength;
+    request_body_left_ = *length;
+  }
+  expect_continue_ = request_framing_ != Framing::kNone && !client_http10_ &&
+                     beast::iequals(head[http::field::expect], "100-continue");
+  upgrade_requested_ = head.method() == http::verb::get && head.version() == 11 &&
+                       request_framing_ == Framing::kNone &&
+                       beast::iequals(head[http::field::upgrade], "websocket") &&
+                       HasToken(head[http::field::connection], "upgrade");
   co_return Next::kContinue;
 }
 
-void ClientSession::PrepareUpstreamRequest() {
-  RemoveHopByHopHeaders(request_);
-  SetForwardedHeaders(request_, client_ip_);
-  AppendVia(request_, request_.version());  // the version as received, before it is set
-  // The body is buffered whole: send it with a Content-Length, never chunked.
-  request_.erase(http::field::transfer_encoding);
-  const http::verb method = request_.method();
-  if (!request_.body().empty() || method == http::verb::post || method == http::verb::put ||
-      method == http::verb::patch) {
-    request_.content_length(request_.body().size());
-  } else {
-    request_.erase(http::field::content_length);
+asio::awaitable<ClientSession::Next> ClientSession::ServeRequest() {
+  request_id_ = AssignRequestId(parser_->get());
+  if (policy_->redirect_https) {
+    SetLocalResponse(308, R"({"error":"use https"})", request_framing_ == Framing::kNone,
+                     HttpsLocation(parser_->get()[http::field::host], policy_->https_port,
+                                   parser_->get().target()));
+    co_return co_await WriteLocalResponse();
   }
-  request_.version(11);  // keep-alive by default, no Connection header
+
+  backends_ = listener_->pool->Snapshot();
+  BackendLease lease = PickBackend();
+  if (!lease) {
+    SetLocalResponse(
+        503, nlohmann::ordered_json{{"error", "no ready replicas"}, {"app", listener_->app}}.dump(),
+        request_framing_ == Framing::kNone);
+    co_return co_await WriteLocalResponse();
+  }
+  upstream_ = lease.backend();  // for the access log
+  PrepareUpstreamRequest();
+  if (request_framing_ == Framing::kChunked) {
+    if (co_await PrebufferChunkedBody() == Next::kClose) co_return Next::kClose;
+    if (status_ != 0) co_return co_await WriteLocalResponse();  // 400 or 413
+  }
+  body_in_buffer_ = request_framing_ == Framing::kNone || chunked_in_memory_ ||
+                    (request_framing_ == Framing::kLength && buffer_.size() >= request_body_left_);
+  const Exchange exchange = co_await ExchangeWithUpstream(std::move(lease));
+  if (exchange == Exchange::kResponse) {
+    PrepareClientResponse();
+    co_return co_await RelayResponse();
+  }
+  if (upstream_connection_) {
+    error_code ignored;
+    upstream_connection_->socket.close(ignored);
+    upstream_connection_.reset();
+  }
+  if (request_framing_ == Framing::kLength && body_in_buffer_ && !chunked_in_memory_ &&
+      request_body_left_ > 0) {
+    buffer_.consume(request_body_left_);  // never sent: skip it to reach the next request
+  } else if (request_framing_ != Framing::kNone && !body_in_buffer_) {
+    client_keep_alive_ = false;  // part of the body is unread
+  }
+  switch (exchange) {
+    case Exchange::kClientGone:
+      status_ = 499;  // the access log's name for "client went away"
+      LogAccess(false);
+      co_return Next::kClose;
+    case Exchange::kAnswered:  // the local response is set
+      co_return co_await WriteLocalResponse();
+    case Exchange::kTimeout:
+      SetUpstreamError(504, "upstream timeout");
+      co_return co_await WriteLocalResponse();
+    default:
+      SetUpstreamError(502, "upstream unavailable");
+      co_return co_await WriteLocalResponse();
+  }
+}
+
+void ClientSession::PrepareUpstreamRequest() {
+  auto& head = parser_->get();
+  RemoveHopByHopHeaders(head);
+  if (upgrade_requested_) {
+    head.set(http::field::upgrade, "websocket");
+    head.set(http::field::connection, "Upgrade");
+  }
+  SetForwardedHeaders(head, client_ip_, stream_.tls() ? "https" : "http");
+  AppendVia(head, head.version());  // the version as received, before it is set
+  head.erase(http::field::expect);  // Slipway answers 100-continue itself
+  const http::verb method = head.method();
+  if (request_framing_ == Framing::kNone) {
+    head.erase(http::field::transfer_encoding);
+    if (method == http::verb::post || method == http::verb::put || method == http::verb::patch) {
+      head.set(http::field::content_length, "0");
+    } else {
+      head.erase(http::field::content_length);
+    }
+  }
+  head.version(11);
+}
+
+asio::awaitable<ClientSession::Next> ClientSession::PrebufferChunkedBody() {
+  DecodeResult decoded = co_await DecodeRequestChunk();
+  if (decoded.client_gone) {
+    status_ = 499;
+    LogAccess(false);
+    co_return Next::kClose;
+  }
+  if (decoded.refused) co_return Next::kContinue;  // status_ is set: the caller answers
+  chunk_pending_ = decoded.size;
+  if (parser_->is_done()) {
+    chunked_in_memory_ = true;
+    request_framing_ = Framing::kLength;
+    request_body_left_ = decoded.size;
+    auto& head = parser_->get();
+    head.erase(http::field::transfer_encoding);
+    head.set(http::field::content_length, std::to_string(decoded.size));
+  }
+  co_return Next::kContinue;
 }
 
 void ClientSession::PrepareClientResponse() {
-  RemoveHopByHopHeaders(response_);
-  RemoveHeaders(response_, policy_->hide_headers);
-  AppendVia(response_, response_.version());
-  SetSecurityHeaders(response_, policy_->security_headers);
-  const unsigned status = response_.result_int();
-  if (head_request_) {
-    // Framing headers stay as the backend sent them: they describe the GET response.
-  } else if (status / 100 == 1 || status == 204 || status == 304) {
-    response_.erase(http::field::transfer_encoding);
-    response_.body().clear();
+  auto& response = response_parser_->get();
+  const unsigned status = response.result_int();
+  const bool switching = status == 101;
+  RemoveHopByHopHeaders(response);
+  if (switching) {
+    response.set(http::field::upgrade, "websocket");
+    response.set(http::field::connection, "Upgrade");
+  }
+  RemoveHeaders(response, policy_->hide_headers);
+  AppendVia(response, response.version());
+  SetSecurityHeaders(response, policy_->security_headers);
+  if (stream_.tls() && !policy_->hsts.empty()) {
+    response.set(http::field::strict_transport_security, policy_->hsts);
+  }
+  response.set("X-Request-ID", request_id_);
+  status_ = status;
+
+  if (response_source_ == Framing::kNone) {
+    response_sink_ = Framing::kNone;
+    if (!head_request_) {  // a HEAD answer keeps the framing headers of the GET it describes
+      response.erase(http::field::transfer_encoding);
+      if (status / 100 == 1 || status == 204) response.erase(http::field::content_length);
+    }
   } else {
-    response_.erase(http::field::transfer_encoding);  // the body was decoded: re-frame it
-    response_.content_length(response_.body().size());
+    const auto& request = parser_->get();
+    compress_ = policy_->gzip && AcceptsGzip(request[http::field::accept_encoding]) &&
+                ShouldCompress({.request_method = request.method_string(),
+                                .status = status,
+                                .content_type = response[http::field::content_type],
+                                .content_encoding = response[http::field::content_encoding],
+                                .cache_control = response[http::field::cache_control],
+                                .content_length = response_source_ == Framing::kLength
+                                                      ? std::optional(response_body_left_)
+                                                      : std::nullopt});
+    if (compress_) {
+      response.erase(http::field::content_length);
+      response.set(http::field::content_encoding, "gzip");
+      response.set(http::field::vary, MergeVary(response[http::field::vary], "Accept-Encoding"));
+      if (auto etag = response[http::field::etag]; !etag.empty()) {
+        response.set(http::field::etag, WeakenEtag(etag));
+      }
+      if (!gzip_) gzip_ = std::make_unique<GzipEncoder>();
+      gzip_->Reset();
+    }
+    if (response_source_ == Framing::kLength && !compress_) {
+      response_sink_ = Framing::kLength;
+      response.erase(http::field::transfer_encoding);
+    } else if (client_http10_) {
+      response_sink_ = Framing::kUntilClose;
+      response.erase(http::field::transfer_encoding);
+      response.erase(http::field::content_length);
+      client_keep_alive_ = false;
+    } else {
+      response_sink_ = Framing::kChunked;
+      response.erase(http::field::content_length);
+      response.set(http::field::transfer_encoding, "chunked");
+    }
   }
-  response_.version(11);
-  response_.set("X-Request-ID", request_id_);
-  if (!client_keep_alive_) {
-    response_.set(http::field::connection, "close");
-  } else if (client_http10_) {
-    response_.set(http::field::connection, "keep-alive");
+  if (closing_) client_keep_alive_ = false;  // Shutdown() came while the request was in flight
+  if (!switching) {
+    if (!client_keep_alive_) {
+      response.set(http::field::connection, "close");
+    } else if (client_http10_) {
+      response.set(http::field::connection, "keep-alive");
+    }
   }
+  head_out_.clear();
+  AppendResponseHead(response, head_out_);
 }
 
 void ClientSession::SetUpstreamError(unsigned status, const char* error) {
-  SetErrorResponse(
+  SetLocalResponse(
       status, nlohmann::ordered_json{{"error", error}, {"request_id", request_id_}}.dump(), true);
 }
 
-void ClientSession::SetErrorResponse(unsigned status, std::string body, bool keep_alive) {
-  response_ = Response{};
-  response_.result(status);
-  response_.version(11);
-  response_.set(http::field::content_type, "application/json");
-  if (policy_) SetSecurityHeaders(response_, policy_->security_headers);
-  response_.body() = std::move(body);
-  response_.content_length(response_.body().size());
-  if (!request_id_.empty()) response_.set("X-Request-ID", request_id_);
+void ClientSession::SetLocalResponse(unsigned status, std::string body, bool keep_alive,
+                                     std::string_view location) {
+  http::response_header<> head;
+  head.result(status);
+  if (!location.empty()) head.set(http::field::location, location);
+  head.set(http::field::content_type, "application/json");
+  if (policy_) SetSecurityHeaders(head, policy_->security_headers);
+  if (stream_.tls() && policy_ && !policy_->hsts.empty()) {
+    head.set(http::field::strict_transport_security, policy_->hsts);
+  }
+  head.set(http::field::content_length, std::to_string(body.size()));
+  if (!request_id_.empty()) head.set("X-Request-ID", request_id_);
   client_keep_alive_ = client_keep_alive_ && keep_alive && !closing_;
   if (!client_keep_alive_) {
-    response_.set(http::field::connection, "close");
+    linger_ = true;  // the request (or its body) may be unread
+    head.set(http::field::connection, "close");
   } else if (client_http10_) {
-    response_.set(http::field::connection, "keep-alive");
+    head.set(http::field::connection, "keep-alive");
   }
+  status_ = status;
+  head_out_.clear();
+  AppendResponseHead(head, head_out_);
+  local_body_ = std::move(body);
 }
 
-asio::awaitable<ClientSession::Next> ClientSession::WriteResponse() {
-  if (closing_ && client_keep_alive_) {  // Shutdown() came while the request was in flight
-    client_keep_alive_ = false;
-    response_.set(http::field::connection, "close");
-  }
-  watchdog_.Arm(ProxyLimits::kWriteTimeout, socket_, shared_from_this());
-  error_code ec;
-  if (head_request_) {
-    http::response_serializer<http::string_body> serializer(response_);
-    auto [write_ec, n] = co_await http::async_write_header(socket_, serializer, kUseTuple);
-    ec = write_ec;
-  } else {
-    auto [write_ec, n] = co_await http::async_write(socket_, response_, kUseTuple);
-    ec = write_ec;
-  }
+void ClientSession::Refuse(unsigned status, std::string body) {
+  // A request that could be read two ways is never forwarded, and nothing after it on this
+  // connection can be trusted: answer and close.
+  head_request_ = false;
+  client_keep_alive_ = false;
+  SetLocalResponse(status, std::move(body), false);
+}
+
+asio::awaitable<ClientSession::Next> ClientSession::WriteLocalResponse() {
+  watchdog_.Arm(policy_->timeouts.idle, stream_.tcp(), shared_from_this());
+  // A named array: GCC 12 miscompiles an aggregate temporary inside a co_await expression.
+  const WriteBuffers buffers{
+      asio::buffer(head_out_),
+      asio::buffer(local_body_.data(), head_request_ ? 0 : local_body_.size())};
+  auto [ec, n] = co_await stream_.Write(buffers);
   watchdog_.Disarm();
-  LogAccess(ec);
+  if (!ec && !head_request_) bytes_sent_ = local_body_.size();
+  LogAccess(!ec);
   if (ec) co_return Next::kClose;
   if (client_keep_alive_) co_return Next::kContinue;
   if (linger_) {
     co_await LingeringClose();
   } else {
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.ShutdownSend();
   }
   co_return Next::kClose;
 }
@@ -359,14 +507,13 @@ asio::awaitable<ClientSession::Next> ClientSession::WriteResponse() {
 // The client may still be sending a request we did not read; closing with unread input would
 // reset the connection and could destroy the answer before the client reads it.
 asio::awaitable<void> ClientSession::LingeringClose() {
-  error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_send, ec);
-  if (ec) co_return;
-  watchdog_.Arm(ProxyLimits::kLingerTimeout, socket_, shared_from_this());
+  stream_.ShutdownSend();
+  watchdog_.Arm(ProxyLimits::kLingerTimeout, stream_.tcp(), shared_from_this());
   std::size_t discarded = 0;
   char sink[kReadChunk];
   while (discarded < kMaxLingerBytes) {
-    auto [read_ec, n] = co_await socket_.async_read_some(asio::buffer(sink), kUseTuple);
+    auto [read_ec, n] = co_await stream_.tcp().async_read_some(asio::buffer(sink),
+                                                               asio::as_tuple(asio::use_awaitable));
     if (read_ec) break;
     discarded += n;
   }
@@ -374,24 +521,19 @@ asio::awaitable<void> ClientSession::LingeringClose() {
 }
 
 // The record is built here (a few small copies); the JSON is formatted on the writer thread.
-void ClientSession::LogAccess(const error_code& write_error) {
+void ClientSession::LogAccess(bool completed) {
   if (!policy_ || policy_->access_log == nullptr) return;
   AccessRecord record;
   record.time = std::chrono::system_clock::now();
   record.request_id = request_id_;
   record.app = listener_->app;
-  const http::request_header<>* head = nullptr;
-  if (request_read_) {
-    head = &request_.base();
-  } else if (parser_ && parser_->is_header_done()) {
-    head = &parser_->get().base();  // answered before its body was read (413, 400)
+  if (parser_ && parser_->is_header_done()) {
+    const auto& head = parser_->get();
+    record.method = std::string(head.method_string());
+    record.path = std::string(AccessLog::PathWithoutQuery(head.target()));
   }
-  if (head != nullptr) {
-    record.method = std::string(head->method_string());
-    record.path = std::string(AccessLog::PathWithoutQuery(head->target()));
-  }
-  record.status = response_.result_int();
-  record.bytes_sent = write_error || head_request_ ? 0 : response_.body().size();
+  record.status = status_;
+  record.bytes_sent = completed ? bytes_sent_ : 0;
   record.duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start_)
           .count();

@@ -1,46 +1,45 @@
-// ClientSession: one client connection, served by one coroutine on its own strand. Each request
-// goes through the same fixed sequence of named steps (see Run in client_session.cc); the
-// buffers and message objects are members, reused from one request to the next.
+// ClientSession: one client connection, served by one coroutine on its worker's event loop (one
+// thread: no strand, no lock). Each request goes through the same fixed sequence of named steps
+// (see Run in client_session.cc). Bodies are streamed both ways through bounded buffers, never
+// held whole; the buffers and parsers are members, reused from one request to the next.
 // Internal to the proxy module.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
+#include "proxy/client_stream.h"
 #include "proxy/listener_state.h"
 #include "proxy/upstream_pool.h"
 
 namespace slipway::proxy {
 
-// Limits and timeouts of the request path.
+class GzipEncoder;
+
+// Fixed limits of the request path (the configurable ones are in ListenerPolicy).
 struct ProxyLimits {
-  static constexpr std::uint32_t kHeaderLimit = 16 * 1024;
-  static constexpr std::uint64_t kRequestBodyLimit = 16 * 1024 * 1024;
-  static constexpr std::uint64_t kResponseBodyLimit = 256 * 1024 * 1024;
-  static constexpr std::chrono::seconds kHeaderTimeout{30};    // first byte to end of head
-  static constexpr std::chrono::seconds kIdleTimeout{75};      // keep-alive wait between requests
-  static constexpr std::chrono::seconds kBodyTimeout{60};      // whole request body
-  static constexpr std::chrono::seconds kConnectTimeout{10};   // to a backend
-  static constexpr std::chrono::seconds kUpstreamTimeout{60};  // request sent to response read
-  static constexpr std::chrono::seconds kWriteTimeout{60};     // whole response to the client
-  static constexpr std::chrono::seconds kLingerTimeout{2};     // draining input before close
+  static constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
+  static constexpr std::size_t kRelayChunk = 64 * 1024;     // one read of a streamed body
+  static constexpr std::chrono::seconds kLingerTimeout{2};  // draining input before close
 };
 
 // Cancels the socket it is armed on when the deadline passes. One per session, reused.
 class Watchdog {
  public:
-  explicit Watchdog(const boost::asio::any_io_executor& strand) : timer_(strand) {}
+  explicit Watchdog(const boost::asio::any_io_executor& executor) : timer_(executor) {}
   // `owner` is kept alive until the timer's handler has run. Every Arm is paired with a Disarm
   // before `socket` may be destroyed.
   void Arm(std::chrono::steady_clock::duration timeout, boost::asio::ip::tcp::socket& socket,
@@ -57,78 +56,144 @@ class Watchdog {
 
 class ClientSession : public ClientConnection, public std::enable_shared_from_this<ClientSession> {
  public:
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
-  // `socket` is connected and bound to this session's own strand.
-  ClientSession(std::shared_ptr<ListenerState> listener, boost::asio::ip::tcp::socket socket);
+  // `socket` is connected and belongs to one worker's io_context.
+  // `open_connections`: the worker's count, raised here and lowered when the session ends.
+  ClientSession(std::shared_ptr<ListenerState> listener, boost::asio::ip::tcp::socket socket,
+                std::atomic<std::uint32_t>* open_connections,
+                std::shared_ptr<boost::asio::ssl::context> tls);
   ~ClientSession() override;
 
-  // Registers with the listener and spawns the session's coroutine.
-  static void Start(std::shared_ptr<ListenerState> listener, boost::asio::ip::tcp::socket socket);
+  // Registers with the listener and spawns the session's coroutine. `tls` null: plain HTTP.
+  static void Start(std::shared_ptr<ListenerState> listener, boost::asio::ip::tcp::socket socket,
+                    std::atomic<std::uint32_t>* open_connections = nullptr,
+                    std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   void Shutdown() override;
 
  private:
   enum class Next { kContinue, kClose };
-  enum class Exchange { kResponse, kUnavailable, kTimeout };
+  enum class Exchange { kResponse, kUnavailable, kTimeout, kAnswered, kClientGone };
+  // How a body is delimited on the wire.
+  enum class Framing { kNone, kLength, kChunked, kUntilClose };
 
   boost::asio::awaitable<void> Run();
   // The request path, in order.
   boost::asio::awaitable<bool> WaitForRequest();
   boost::asio::awaitable<Next> ReadRequestHead();
-  boost::asio::awaitable<Next> ReadRequestBody();
+  boost::asio::awaitable<Next> ServeRequest();
   void PrepareUpstreamRequest();
   boost::asio::awaitable<Exchange> ExchangeWithUpstream(BackendLease lease);
   void PrepareClientResponse();
-  boost::asio::awaitable<Next> WriteResponse();
-  // Error answers: a JSON body, X-Request-ID when known.
-  void SetErrorResponse(unsigned status, std::string body, bool keep_alive);
-  // Answers 400 with `reason` and ends the connection.
-  boost::asio::awaitable<Next> RefuseRequest(std::string_view reason);
-  // 502/504 with the request id in the JSON body; the client connection stays open.
+  boost::asio::awaitable<Next> RelayResponse();
+  boost::asio::awaitable<Next> Tunnel();  // after a 101 (WebSocket): bytes both ways
+
+  // Local answers: a JSON body, X-Request-ID when known.
+  void SetLocalResponse(unsigned status, std::string body, bool keep_alive,
+                        std::string_view location = {});
+  boost::asio::awaitable<Next> WriteLocalResponse();
+  // Sets an answer that ends the connection (the rest of the input is unread).
+  void Refuse(unsigned status, std::string body);
   void SetUpstreamError(unsigned status, const char* error);
   boost::asio::awaitable<void> LingeringClose();
-  // Hands the answer just written (or not, on `write_error`) to the listener's access log.
-  void LogAccess(const boost::system::error_code& write_error);
+  void LogAccess(bool completed);
 
-  // Upstream round trip helpers (upstream_exchange.cc).
+  // A backend for this request from the policy's balancer, other than `exclude`; and the
+  // outcome of a request to one, for passive health.
+  BackendLease PickBackend(const Backend* exclude = nullptr);
+  void RecordOutcome(Backend& backend, UpstreamOutcome outcome);
+
+  // Timeouts: `op` capped by what is left of the request's total budget.
+  std::chrono::steady_clock::duration Budget(std::chrono::milliseconds op) const;
+
+  // Upstream side (upstream_exchange.cc).
   struct RoundTrip {
     boost::system::error_code error;
     bool timed_out = false;
+    bool request_sent = false;      // some request byte was written
     bool response_started = false;  // some response byte was read
-    bool reusable = false;          // the connection may carry another request
+    bool client_failed = false;     // the client's body could not be read (it left)
+    bool body_too_large = false;    // the client's chunked body passed the limit (answered 413)
   };
   boost::asio::awaitable<boost::system::error_code> Connect(UpstreamConnection& connection,
                                                             const Backend& backend);
-  boost::asio::awaitable<RoundTrip> SendAndReceive(UpstreamConnection& connection);
+  boost::asio::awaitable<RoundTrip> SendAndReceiveHead(UpstreamConnection& connection);
+  boost::asio::awaitable<RoundTrip> SendRequestBody(UpstreamConnection& connection);
+  boost::asio::awaitable<boost::system::error_code> ReadResponseHead(UpstreamConnection& connection,
+                                                                     RoundTrip& trip);
+
+  // Body relays (body_relay.cc).
+  struct Piece {
+    boost::system::error_code error;
+    std::string_view data;
+    bool last = false;
+  };
+  boost::asio::awaitable<Piece> NextResponsePiece();
+  void ConsumeResponsePiece(std::size_t n);
+  boost::asio::awaitable<boost::system::error_code> WriteClientPiece(std::string_view data,
+                                                                     bool last);
+  boost::asio::awaitable<boost::system::error_code> Send100Continue();
+  struct DecodeResult {
+    std::size_t size = 0;      // decoded bytes now at the start of chunk_buffer_
+    bool client_gone = false;  // the client closed or timed out
+    bool refused = false;      // bad chunk framing or over the limit: the local answer is set
+  };
+  boost::asio::awaitable<DecodeResult> DecodeRequestChunk();
+  // A chunked body that ends within one relay chunk is read whole before anything is sent and
+  // forwarded with a Content-Length (replayable, and never half-forwarded when malformed).
+  boost::asio::awaitable<Next> PrebufferChunkedBody();
 
   const std::shared_ptr<ListenerState> listener_;
-  boost::asio::ip::tcp::socket socket_;
+  std::atomic<std::uint32_t>* const worker_connections_;  // may be null
+  ClientStream stream_;
   Watchdog watchdog_;
   std::string client_ip_;
   ListenerState::Registry::iterator registration_;
   bool registered_ = false;
 
   // Per-connection state reused across requests.
-  boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  Request request_;
-  Response response_;
+  boost::beast::flat_buffer buffer_;  // client input
+  std::optional<RequestParser> parser_;
+  std::string head_out_;               // a serialized head waiting to be written
+  std::string local_body_;             // a local answer's body
+  std::vector<char> chunk_buffer_;     // decoded chunks (chunked bodies only)
+  std::unique_ptr<GzipEncoder> gzip_;  // made on first use
+  std::string gzip_out_;
+  std::unique_ptr<UpstreamConnection> upstream_connection_;
+  std::optional<ResponseParser> response_parser_;
   std::string request_id_;
   bool first_request_ = true;
-  bool head_request_ = false;
   bool client_keep_alive_ = false;
   bool client_http10_ = false;
   bool linger_ = false;  // read and discard input before closing (the request was not read)
-  // Per request, for the response header rules and the access log.
-  std::shared_ptr<const ResponsePolicy> policy_;  // loaded once per request
-  std::chrono::steady_clock::time_point request_start_;
-  std::shared_ptr<Backend> upstream_;  // the backend the request went to; null: answered locally
-  bool request_read_ = false;          // request_ holds this request (else parser_, if anything)
 
-  // Touched on the strand only.
-  bool idle_ = false;     // waiting for the next request's first byte
-  bool closing_ = false;  // Shutdown() was asked
+  // Per request.
+  std::shared_ptr<const ListenerPolicy> policy_;  // loaded once per request
+  std::shared_ptr<const BackendList> backends_;   // the pool as this request found it
+  std::chrono::steady_clock::time_point request_start_;
+  std::chrono::steady_clock::time_point deadline_;  // request_start_ + timeouts.total
+  std::shared_ptr<Backend> upstream_;  // the backend the request went to; null: answered locally
+  bool head_request_ = false;
+  bool upgrade_requested_ = false;  // WebSocket upgrade asked for
+  Framing request_framing_ = Framing::kNone;
+  std::uint64_t request_body_left_ = 0;       // kLength: bytes not yet sent upstream
+  bool body_in_buffer_ = false;               // the whole body is in memory (replayable)
+  bool chunked_in_memory_ = false;            // a chunked body decoded whole into chunk_buffer_
+  std::size_t chunk_pending_ = 0;             // decoded bytes in chunk_buffer_ not yet sent
+  bool expect_continue_ = false;              // the client waits for 100 Continue
+  unsigned status_ = 0;                       // the status sent (or being sent) to the client
+  Framing response_source_ = Framing::kNone;  // how the upstream delimits its body
+  Framing response_sink_ = Framing::kNone;    // how the client gets it
+  std::uint64_t response_body_left_ = 0;      // kLength source: bytes still to relay
+  bool compress_ = false;
+  bool upstream_reusable_ = false;
+  std::uint64_t bytes_sent_ = 0;  // response body bytes written to the client
+
+  // Touched on the session's thread only.
+  bool idle_ = false;       // waiting for the next request's first byte
+  bool closing_ = false;    // Shutdown() was asked
+  bool tunneling_ = false;  // relaying a WebSocket: Shutdown() ends it
 };
 
 }  // namespace slipway::proxy

@@ -36,7 +36,7 @@ std::string AssignRequestId(http::fields& fields) {
   return id;
 }
 
-void SetForwardedHeaders(http::fields& fields, std::string_view client_ip) {
+void SetForwardedHeaders(http::fields& fields, std::string_view client_ip, std::string_view proto) {
   std::string forwarded_for;
   auto [first, last] = fields.equal_range("X-Forwarded-For");
   for (auto it = first; it != last; ++it) {
@@ -46,13 +46,46 @@ void SetForwardedHeaders(http::fields& fields, std::string_view client_ip) {
   if (!forwarded_for.empty()) forwarded_for += ", ";
   forwarded_for += client_ip;
   fields.set("X-Forwarded-For", forwarded_for);
-  fields.set("X-Forwarded-Proto", "http");
+  fields.set("X-Forwarded-Proto", proto);
+
+  std::string forwarded;
+  auto [ffirst, flast] = fields.equal_range(http::field::forwarded);
+  for (auto it = ffirst; it != flast; ++it) {
+    if (!forwarded.empty()) forwarded += ", ";
+    forwarded += it->value();
+  }
+  if (!forwarded.empty()) forwarded += ", ";
+  const bool v6 = client_ip.find(':') != std::string_view::npos;
+  forwarded += v6 ? "for=\"[" : "for=";
+  forwarded += client_ip;
+  forwarded += v6 ? "]\";proto=" : ";proto=";
+  forwarded += proto;
+
   auto host = fields.find(http::field::host);
   if (host != fields.end()) {
     fields.set("X-Forwarded-Host", host->value());
+    forwarded += ";host=\"";
+    forwarded += host->value();  // validated: no quotes or controls (RejectReason)
+    forwarded += '"';
   } else {
     fields.erase("X-Forwarded-Host");
   }
+  fields.set(http::field::forwarded, forwarded);
+}
+
+std::string HttpsLocation(std::string_view host, std::uint16_t https_port,
+                          std::string_view target) {
+  // Drop the plain port of "name:80" or "[::1]:80"; keep a bare IPv6 literal whole.
+  const std::size_t colon = host.rfind(':');
+  const std::size_t bracket = host.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    host = host.substr(0, colon);
+  }
+  std::string location = "https://";
+  location += host.empty() ? std::string_view("localhost") : host;
+  if (https_port != 443) location += ":" + std::to_string(https_port);
+  location += target;
+  return location;
 }
 
 void AppendVia(http::fields& fields, unsigned version) {

@@ -1,6 +1,7 @@
 // Header rules applied to every proxied request and response. Internal to the proxy module.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,9 +19,15 @@ void RemoveHopByHopHeaders(boost::beast::http::fields& fields);
 // Keeps a valid incoming X-Request-ID, else sets a new one; returns the ID in use.
 std::string AssignRequestId(boost::beast::http::fields& fields);
 
-// X-Forwarded-For (the client IP appended to any incoming value), X-Forwarded-Proto: http,
-// X-Forwarded-Host (the incoming Host, when there is one).
-void SetForwardedHeaders(boost::beast::http::fields& fields, std::string_view client_ip);
+// X-Forwarded-For (the client IP appended to any incoming value), X-Forwarded-Proto (`proto`:
+// "http" or "https"), X-Forwarded-Host (the incoming Host, when there is one), and the RFC 7239
+// Forwarded header with this hop appended ("for=...;proto=...;host=..."; IPv6 quoted).
+void SetForwardedHeaders(boost::beast::http::fields& fields, std::string_view client_ip,
+                         std::string_view proto = "http");
+
+// The https:// URL a plain-HTTP request for `target` at `host` (its Host header, maybe with a
+// port) is redirected to; `https_port` 443 is left out.
+std::string HttpsLocation(std::string_view host, std::uint16_t https_port, std::string_view target);
 
 // Appends "<version> slipway" (e.g. "1.1 slipway") to Via, after any incoming value (RFC 9110
 // 7.6.3); `version` is the HTTP version of the message as received, 11 for HTTP/1.1.

@@ -1,5 +1,5 @@
 // ListenerState: what one app's listener shares with its client connections: the backend pool,
-// the round-robin counter, the response policy (security headers, hidden headers, access log)
+// the balancing state, the listener policy (headers, limits, timeouts, access log)
 // and the registry of live connections (so RemoveListener can close the idle ones).
 // Internal to the proxy module.
 #pragma once
@@ -12,10 +12,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
-
 #include "proxy/access_log.h"
 #include "proxy/backend_pool.h"
+#include "proxy/balancer.h"
 #include "proxy/proxy_server.h"
 
 namespace slipway::proxy {
@@ -29,73 +28,32 @@ class ClientConnection {
   virtual void Shutdown() = 0;
 };
 
-// A backend picked for one request. While held, the backend's `inflight` counts it.
-class BackendLease {
- public:
-  BackendLease() = default;
-  explicit BackendLease(std::shared_ptr<Backend> backend) : backend_(std::move(backend)) {
-    if (backend_) backend_->inflight.fetch_add(1);
-  }
-  ~BackendLease() { Reset(); }
-  BackendLease(BackendLease&& other) noexcept : backend_(std::move(other.backend_)) {}
-  BackendLease& operator=(BackendLease&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      backend_ = std::move(other.backend_);
-    }
-    return *this;
-  }
-  void Reset() {
-    if (backend_) backend_->inflight.fetch_sub(1);
-    backend_.reset();
-  }
-  explicit operator bool() const { return backend_ != nullptr; }
-  const std::shared_ptr<Backend>& backend() const { return backend_; }
-  Backend* operator->() const { return backend_.get(); }
-
- private:
-  std::shared_ptr<Backend> backend_;
-};
-
-// What a listener does to the answers it sends. Immutable; replaced whole when a deploy
-// changes it, so a request sees one consistent policy.
-struct ResponsePolicy {
+// How a listener treats its requests and answers. Immutable; replaced whole when a deploy
+// changes it, so a request sees one consistent policy (loaded once per request).
+struct ListenerPolicy {
   SecurityHeaderOptions security_headers;
   std::vector<std::string> hide_headers;  // removed from upstream responses
   AccessLog* access_log = nullptr;        // null: no access log lines; outlives every listener
+  ProxyTimeouts timeouts;
+  ProxyLimitOptions limits;
+  bool gzip = true;
+  std::string hsts;                // TLS listeners: Strict-Transport-Security value, "" for none
+  bool redirect_https = false;     // plain listener that answers every request with 308 to https
+  std::uint16_t https_port = 443;  // where redirect_https sends clients
+  std::shared_ptr<Balancer> balancer =  // never null; shared by the listener's connections
+      std::make_shared<Balancer>(Balancing::kLeastRequests, OutlierOptions{});
 };
 
 struct ListenerState {
   using Registry = std::list<std::weak_ptr<ClientConnection>>;
 
   ListenerState(std::string app, std::shared_ptr<BackendPool> pool,
-                boost::asio::any_io_executor io_executor,
-                std::shared_ptr<const ResponsePolicy> policy = std::make_shared<ResponsePolicy>())
-      : app(std::move(app)),
-        pool(std::move(pool)),
-        io_executor(std::move(io_executor)),
-        policy_(std::move(policy)) {}
+                std::shared_ptr<const ListenerPolicy> policy = std::make_shared<ListenerPolicy>())
+      : app(std::move(app)), pool(std::move(pool)), policy_(std::move(policy)) {}
 
   // The current policy; never null. One atomic load: read it once per request.
-  std::shared_ptr<const ResponsePolicy> Policy() const { return policy_.load(); }
-  void SetPolicy(std::shared_ptr<const ResponsePolicy> policy) { policy_.store(std::move(policy)); }
-
-  // Round robin over the snapshot's non-draining backends, skipping `exclude`; an empty lease
-  // when there is none. `inflight` is raised before `draining` is re-checked, so a controller
-  // that sets `draining` and then sees inflight == 0 knows no request can still pick it.
-  BackendLease PickBackend(const Backend* exclude = nullptr) {
-    std::shared_ptr<const BackendList> snapshot = pool->Snapshot();
-    const std::size_t n = snapshot->size();
-    if (n == 0) return {};
-    const std::uint64_t start = next.fetch_add(1, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::shared_ptr<Backend>& candidate = (*snapshot)[(start + i) % n];
-      if (candidate.get() == exclude || candidate->draining.load()) continue;
-      BackendLease lease(candidate);
-      if (!candidate->draining.load()) return lease;
-    }
-    return {};
-  }
+  std::shared_ptr<const ListenerPolicy> Policy() const { return policy_.load(); }
+  void SetPolicy(std::shared_ptr<const ListenerPolicy> policy) { policy_.store(std::move(policy)); }
 
   Registry::iterator Register(std::weak_ptr<ClientConnection> connection) {
     std::lock_guard lock(mu);
@@ -120,8 +78,7 @@ struct ListenerState {
 
   const std::string app;
   const std::shared_ptr<BackendPool> pool;
-  const boost::asio::any_io_executor io_executor;  // for upstream sockets (not a strand)
-  std::atomic<std::uint64_t> next{0};
+  std::atomic<std::uint32_t> open_connections{0};  // for limits.max_connections
 
   // The registry is touched on connect and disconnect only, never per request.
   std::mutex mu;
@@ -129,7 +86,7 @@ struct ListenerState {
   bool stopping = false;  // guarded by mu; new connections shut down at once
 
  private:
-  std::atomic<std::shared_ptr<const ResponsePolicy>> policy_;
+  std::atomic<std::shared_ptr<const ListenerPolicy>> policy_;
 };
 
 }  // namespace slipway::proxy

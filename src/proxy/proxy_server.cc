@@ -1,9 +1,12 @@
-// ProxyServer: the io_context, its threads, and one acceptor per app.
+// ProxyServer: one event loop per core, and one acceptor per app.
 //
-// Threading: one io_context run by N threads. Each listener's accept loop runs on its own
-// strand; each client connection runs as one coroutine on its own strand. Upstream idle
-// connections are pooled per I/O thread (UpstreamPool), so the request path takes no lock.
-// The listener table is guarded by a mutex used by the control methods only.
+// Threading: N workers, each an io_context run by exactly one thread, with its own pool of idle
+// upstream connections. A connection lives on one worker from accept to close, so the request
+// path takes no lock and needs no strand. Each listener's acceptor runs on worker 0 and hands
+// every accepted socket to the worker with the fewest open connections (one relaxed atomic per
+// worker, touched at accept and close only). One acceptor rather than SO_REUSEPORT: a second
+// process cannot join our port and take half of its traffic. The listener table is guarded by
+// a mutex used by the control methods only.
 #include "proxy/proxy_server.h"
 
 #include <algorithm>
@@ -22,8 +25,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include "common/log.h"
 #include "proxy/access_log.h"
@@ -43,28 +46,34 @@ namespace {
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds kAcceptErrorBackoff{100};
 
+// Members in destruction order (last first): idle upstream sockets close while their io_context
+// is alive; sessions still queued in it are destroyed with it, and count down `connections`.
+struct Worker {
+  std::atomic<std::uint32_t> connections{0};  // client connections open on this worker
+  asio::io_context io{1};                     // one thread: Asio may skip its internal locking
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  UpstreamPool pool;
+  std::thread thread;
+};
+
 struct Listener {
   std::string listen;  // as asked
   std::string bound;   // "host:port" with the real port
   std::shared_ptr<ListenerState> state;
-  std::shared_ptr<tcp::acceptor> acceptor;  // used on `strand` only once accepting
-  asio::strand<asio::io_context::executor_type> strand;
+  std::shared_ptr<tcp::acceptor> acceptor;  // on worker 0; used there only once accepting
 };
 
-asio::awaitable<void> AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
-                                 std::shared_ptr<ListenerState> state, asio::io_context& io) {
-  for (;;) {
-    asio::any_io_executor connection_strand = asio::make_strand(io);
-    auto [ec, socket] = co_await acceptor->async_accept(connection_strand, kUseTuple);
-    if (!acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
-    if (ec) {  // out of descriptors, or the like: back off instead of spinning
-      log::Warn("proxy accept failed", {{"app", state->app}, {"error", ec.message()}});
-      asio::steady_timer backoff(co_await asio::this_coro::executor, kAcceptErrorBackoff);
-      co_await backoff.async_wait(kUseTuple);
-      continue;
-    }
-    ClientSession::Start(state, std::move(socket));
-  }
+// Past max_connections: a short 503 written from the accepting side, then close.
+asio::awaitable<void> RefuseConnection(tcp::socket socket) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "Content-Length: 33\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+      "{\"error\":\"too many connections\"}\n";
+  static_assert(kBusy.size() - kBusy.find("\r\n\r\n") - 4 == 33);
+  co_await asio::async_write(socket, asio::buffer(kBusy), kUseTuple);
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
 }
 
 }  // namespace
@@ -73,38 +82,73 @@ struct ProxyServer::Impl {
   // Declared first: destroyed last, after every connection (its destructor writes what is
   // queued and joins its thread). Null when the server has no access log.
   std::unique_ptr<AccessLog> access_log;
-  // Destroyed after the threads are joined and the pools are gone.
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::unique_ptr<UpstreamPool>> pools;
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Worker>> workers;
 
   mutable std::mutex mu;  // guards `listeners`; control path only
   std::map<std::string, Listener> listeners;
 
-  // Closes the acceptor on its strand and waits, so the port is free when this returns.
+  asio::io_context& accept_io() { return workers.front()->io; }
+
+  Worker& LeastLoadedWorker() {
+    Worker* best = workers.front().get();
+    for (auto& w : workers) {
+      if (w->connections.load(std::memory_order_relaxed) <
+          best->connections.load(std::memory_order_relaxed)) {
+        best = w.get();
+      }
+    }
+    return *best;
+  }
+
+  asio::awaitable<void> AcceptLoop(std::shared_ptr<tcp::acceptor> acceptor,
+                                   std::shared_ptr<ListenerState> state) {
+    for (;;) {
+      Worker& worker = LeastLoadedWorker();
+      auto [ec, socket] = co_await acceptor->async_accept(worker.io, kUseTuple);
+      if (!acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
+      if (ec) {  // out of descriptors, or the like: back off instead of spinning
+        log::Warn("proxy accept failed", {{"app", state->app}, {"error", ec.message()}});
+        asio::steady_timer backoff(co_await asio::this_coro::executor, kAcceptErrorBackoff);
+        co_await backoff.async_wait(kUseTuple);
+        continue;
+      }
+      if (state->open_connections.load(std::memory_order_relaxed) >=
+          state->Policy()->limits.max_connections) {
+        asio::co_spawn(worker.io, RefuseConnection(std::move(socket)), asio::detached);
+        continue;
+      }
+      ClientSession::Start(state, std::move(socket), &worker.connections);
+    }
+  }
+
+  // Closes the acceptor on its worker and waits, so the port is free when this returns.
   void CloseAcceptor(Listener& listener) {
     auto close = [acceptor = listener.acceptor] {
       error_code ignored;
       acceptor->close(ignored);
     };
-    if (io.get_executor().running_in_this_thread()) {
-      asio::post(listener.strand, close);  // cannot wait on our own thread
+    if (accept_io().get_executor().running_in_this_thread()) {
+      close();
       return;
     }
     std::promise<void> closed;
-    asio::post(listener.strand, [&] {
+    asio::post(accept_io(), [&] {
       close();
       closed.set_value();
     });
     closed.get_future().wait();
   }
 
-  std::shared_ptr<const ResponsePolicy> PolicyFor(const ListenerOptions& options) const {
-    auto policy = std::make_shared<ResponsePolicy>();
+  std::shared_ptr<const ListenerPolicy> PolicyFor(const ListenerOptions& options) const {
+    auto policy = std::make_shared<ListenerPolicy>();
     policy->security_headers = options.security_headers;
     policy->hide_headers = options.hide_headers;
     policy->access_log = options.access_log ? access_log.get() : nullptr;
+    policy->timeouts = options.timeouts;
+    policy->limits = options.limits;
+    policy->gzip = options.gzip;
+    policy->hsts = options.tls.hsts;
+    policy->balancer = std::make_shared<Balancer>(options.balancing, options.outlier, options.app);
     return policy;
   }
 
@@ -114,8 +158,7 @@ struct ProxyServer::Impl {
   }
 
   Result<Listener> Bind(const ListenerOptions& options, const ListenAddress& address) {
-    Listener listener{options.listen, "", nullptr, std::make_shared<tcp::acceptor>(io),
-                      asio::make_strand(io)};
+    Listener listener{options.listen, "", nullptr, std::make_shared<tcp::acceptor>(accept_io())};
     error_code ec;
     tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
     tcp::acceptor& acceptor = *listener.acceptor;
@@ -125,14 +168,12 @@ struct ProxyServer::Impl {
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error{"listen " + options.listen + ": " + ec.message()};
     listener.bound = FormatHostPort(address.host, acceptor.local_endpoint().port());
-    listener.state = std::make_shared<ListenerState>(options.app, options.pool, io.get_executor(),
-                                                     PolicyFor(options));
+    listener.state = std::make_shared<ListenerState>(options.app, options.pool, PolicyFor(options));
     return listener;
   }
 
   void StartAccepting(const Listener& listener) {
-    asio::co_spawn(listener.strand, AcceptLoop(listener.acceptor, listener.state, io),
-                   asio::detached);
+    asio::co_spawn(accept_io(), AcceptLoop(listener.acceptor, listener.state), asio::detached);
     log::Info("proxy listening", {{"app", listener.state->app}, {"address", listener.bound}});
   }
 };
@@ -146,14 +187,17 @@ ProxyServer::ProxyServer(int threads, std::string access_log_path,
 ProxyServer::ProxyServer(int threads) : impl_(std::make_unique<Impl>()) {
   int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   n = std::max(n, 1);
-  impl_->work.emplace(impl_->io.get_executor());
-  for (int i = 0; i < n; ++i) impl_->pools.push_back(std::make_unique<UpstreamPool>());
   for (int i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([io = &impl_->io, pool = impl_->pools[i].get()] {
-      UpstreamPool::SetCurrent(pool);
+    auto worker = std::make_unique<Worker>();
+    worker->work.emplace(worker->io.get_executor());
+    impl_->workers.push_back(std::move(worker));
+  }
+  for (auto& worker : impl_->workers) {
+    worker->thread = std::thread([w = worker.get()] {
+      UpstreamPool::SetCurrent(&w->pool);
       for (;;) {
         try {
-          io->run();
+          w->io.run();
           break;
         } catch (const std::exception& e) {
           log::Error("proxy I/O thread caught an exception", {{"error", e.what()}});
@@ -170,10 +214,12 @@ ProxyServer::~ProxyServer() {
     for (auto& [app, listener] : impl_->listeners) impl_->Stop(listener);
     impl_->listeners.clear();
   }
-  impl_->work.reset();
-  impl_->io.stop();  // connections still open are destroyed with the io_context
-  for (std::thread& t : impl_->threads) t.join();
-  impl_->pools.clear();
+  for (auto& worker : impl_->workers) {
+    worker->work.reset();
+    worker->io.stop();  // connections still open are destroyed with the io_context
+  }
+  for (auto& worker : impl_->workers) worker->thread.join();
+  impl_->workers.clear();
 }
 
 Status ProxyServer::AddListener(const ListenerOptions& options) {

@@ -3,6 +3,7 @@
 // with keep-alive to clients and pooled keep-alive connections to upstreams.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +25,50 @@ struct SecurityHeaderOptions {
   bool override = false;                // true: replace the app's own values; false: the app wins
 };
 
+// How a listener spreads requests over the pool's backends.
+enum class Balancing {
+  kLeastRequests,  // the backend with the fewest requests in flight (ties: rotating start)
+  kRoundRobin,
+};
+
+// Passive health: a backend that fails `consecutive_failures` requests in a row (connect error,
+// timeout, or a 5xx answer when `count_5xx`) is ejected: it gets no new requests for
+// base_ejection x (times ejected in a row), capped at max_ejection. Never more than
+// max_ejected_percent of the pool is ejected at once (at least one backend always serves).
+struct OutlierOptions {
+  bool enabled = true;
+  int consecutive_failures = 5;
+  bool count_5xx = true;
+  std::chrono::milliseconds base_ejection{10'000};
+  std::chrono::milliseconds max_ejection{300'000};
+  int max_ejected_percent = 50;
+};
+
+// TLS termination. Empty cert_file: plain HTTP.
+struct TlsOptions {
+  std::string cert_file;  // PEM chain, leaf first
+  std::string key_file;   // PEM private key
+  // When set, a plain-HTTP listener on this address answers every request with 308 to https.
+  std::string redirect_http_listen;
+  // Strict-Transport-Security on every TLS response; "" for none.
+  std::string hsts = "max-age=31536000";
+};
+
+struct ProxyTimeouts {
+  std::chrono::milliseconds header{30'000};             // first byte to end of request head
+  std::chrono::milliseconds idle{75'000};               // keep-alive wait between requests
+  std::chrono::milliseconds upstream_connect{5'000};    // TCP connect to a backend
+  std::chrono::milliseconds upstream_response{60'000};  // request sent to response head read
+  std::chrono::milliseconds total{300'000};  // whole exchange, head read to answer written
+};
+
+struct ProxyLimitOptions {
+  std::uint64_t max_request_body = std::uint64_t{1} << 30;  // bytes; past it 413
+  std::uint32_t max_header_bytes = 32 * 1024;               // whole request head; past it 431
+  std::uint32_t max_uri_bytes = 8 * 1024;                   // request target; past it 414
+  std::uint32_t max_connections = 10'000;                   // per listener; past it 503 and close
+};
+
 struct ListenerOptions {
   std::string app;
   std::string listen;  // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80"
@@ -32,6 +77,12 @@ struct ListenerOptions {
   // Removed from upstream responses (case-insensitive names).
   std::vector<std::string> hide_headers = {"Server", "X-Powered-By"};
   bool access_log = true;  // one line per request, when the server has an access log
+  Balancing balancing = Balancing::kLeastRequests;
+  OutlierOptions outlier = {};
+  TlsOptions tls = {};
+  ProxyTimeouts timeouts = {};
+  ProxyLimitOptions limits = {};
+  bool gzip = true;  // compress text responses for clients that accept gzip
 };
 
 class ProxyServer {

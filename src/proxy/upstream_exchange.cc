@@ -1,25 +1,31 @@
-// The upstream side of the request path: connection from the pool or a new one, one HTTP/1.1
-// round trip, and the retry rules.
+// The upstream side of the request path: a connection from the pool or a new one, the request
+// head and body streamed to it, the response head read back, and the retry rules.
+//
+// Request bodies: a body already whole in the client buffer, and a chunked body that ends
+// within the first kRelayChunk decoded bytes, are sent from memory (with a Content-Length),
+// so they can be sent again. Longer bodies are streamed as they arrive and cannot.
 //
 // Retries (never more than one of each kind per request):
 //  - connect to the picked backend fails: nothing was sent, so any request (POST included)
 //    goes to another backend once; with none left, 502.
 //  - a reused pooled connection fails before any response byte (the backend closed it while
-//    idle): idempotent methods are sent again on a fresh connection to the same backend; the
-//    backend's other idle connections are dropped.
+//    idle): idempotent requests with a replayable body are sent again on a fresh connection to
+//    the same backend; the backend's other idle connections are dropped.
 //  - a fresh connection fails before any response byte (the replica died mid-request):
-//    idempotent methods go to another backend.
+//    idempotent requests with a replayable body go to another backend.
 //  - a timeout waiting for the response is never retried: 504.
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
 
 #include "common/log.h"
 #include "proxy/client_session.h"
+#include "proxy/wire_format.h"
 
 namespace slipway::proxy {
 
@@ -32,7 +38,6 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 
 bool IsIdempotent(http::verb method) {
   switch (method) {
@@ -51,28 +56,30 @@ bool IsIdempotent(http::verb method) {
 }  // namespace
 
 asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream(BackendLease lease) {
-  const bool idempotent = IsIdempotent(request_.method());
+  const bool idempotent = IsIdempotent(parser_->get().method());
   bool tried_other_backend = false;
   bool fresh_only = false;
   for (;;) {
     std::unique_ptr<UpstreamConnection> connection;
     bool reused = false;
-    // The pool is per thread: look it up now, never across a co_await.
-    if (UpstreamPool* pool = UpstreamPool::Current(); pool && !fresh_only) {
+    if (UpstreamPool* pool = UpstreamPool::Current(); pool && !fresh_only && !upgrade_requested_) {
       connection = pool->Take(lease.backend());
       reused = connection != nullptr;
     }
     if (!connection) {
-      connection = std::make_unique<UpstreamConnection>(listener_->io_executor);
+      connection = std::make_unique<UpstreamConnection>(stream_.tcp().get_executor());
       error_code ec = co_await Connect(*connection, *lease.backend());
       if (ec) {
+        RecordOutcome(*lease.backend(), ec == asio::error::timed_out
+                                            ? UpstreamOutcome::kTimeout
+                                            : UpstreamOutcome::kConnectError);
         log::Warn("upstream connect failed", {{"app", listener_->app},
                                               {"backend", lease->id},
                                               {"request_id", request_id_},
                                               {"error", ec.message()}});
         if (!tried_other_backend) {
           tried_other_backend = true;
-          if (BackendLease other = listener_->PickBackend(lease.backend().get())) {
+          if (BackendLease other = PickBackend(lease.backend().get())) {
             lease = std::move(other);
             fresh_only = false;
             continue;
@@ -85,31 +92,39 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream(Bac
 
     upstream_ = lease.backend();  // the access log names the backend actually tried last
     lease->requests.fetch_add(1, std::memory_order_relaxed);
-    RoundTrip trip = co_await SendAndReceive(*connection);
+    RoundTrip trip = co_await SendAndReceiveHead(*connection);
     if (!trip.error) {
-      UpstreamPool* pool = UpstreamPool::Current();
-      if (pool && trip.reusable && !lease->draining.load()) {
-        pool->Give(lease.backend(), std::move(connection));
-      }
+      RecordOutcome(*lease.backend(), response_parser_->get().result_int() >= 500
+                                          ? UpstreamOutcome::kServerError
+                                          : UpstreamOutcome::kSuccess);
+      upstream_connection_ = std::move(connection);
       co_return Exchange::kResponse;
+    }
+    if (trip.client_failed) co_return Exchange::kClientGone;
+    if (trip.body_too_large) co_return Exchange::kAnswered;
+    // A pooled connection the backend closed while idle says nothing about its health.
+    if (!reused || trip.response_started || trip.timed_out) {
+      RecordOutcome(*lease.backend(),
+                    trip.timed_out ? UpstreamOutcome::kTimeout : UpstreamOutcome::kConnectError);
     }
     if (trip.timed_out) {
       log::Warn("upstream timeout",
                 {{"app", listener_->app}, {"backend", lease->id}, {"request_id", request_id_}});
       co_return Exchange::kTimeout;
     }
+    const bool replayable = idempotent && body_in_buffer_;
     if (reused && !trip.response_started) {
       if (UpstreamPool* pool = UpstreamPool::Current()) pool->Drop(lease.backend());
-      if (idempotent) {
+      if (replayable) {
         fresh_only = true;
         continue;
       }
     }
-    if (!reused && !trip.response_started && idempotent && !tried_other_backend) {
+    if (!reused && !trip.response_started && replayable && !tried_other_backend) {
       // A fresh connection failed before any answer: the replica died or is going away
       // (kill -9, crash). An idempotent request is safe to send to another one.
       tried_other_backend = true;
-      if (BackendLease other = listener_->PickBackend(lease.backend().get())) {
+      if (BackendLease other = PickBackend(lease.backend().get())) {
         lease = std::move(other);
         fresh_only = false;
         continue;
@@ -129,7 +144,7 @@ asio::awaitable<error_code> ClientSession::Connect(UpstreamConnection& connectio
   error_code ec;
   auto address = asio::ip::make_address(backend.host, ec);
   if (ec) co_return ec;
-  watchdog_.Arm(ProxyLimits::kConnectTimeout, connection.socket, shared_from_this());
+  watchdog_.Arm(Budget(policy_->timeouts.upstream_connect), connection.socket, shared_from_this());
   auto [connect_ec] =
       co_await connection.socket.async_connect(tcp::endpoint(address, backend.port), kUseTuple);
   watchdog_.Disarm();
@@ -139,44 +154,236 @@ asio::awaitable<error_code> ClientSession::Connect(UpstreamConnection& connectio
   co_return error_code{};
 }
 
-asio::awaitable<ClientSession::RoundTrip> ClientSession::SendAndReceive(
+asio::awaitable<error_code> ClientSession::Send100Continue() {
+  if (!expect_continue_) co_return error_code{};
+  expect_continue_ = false;
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
+  auto [ec, n] = co_await stream_.Write(asio::buffer(kContinue));
+  watchdog_.Disarm();
+  co_return ec;
+}
+
+asio::awaitable<ClientSession::RoundTrip> ClientSession::SendAndReceiveHead(
     UpstreamConnection& connection) {
   RoundTrip trip;
-  connection.buffer.clear();
-  watchdog_.Arm(ProxyLimits::kUpstreamTimeout, connection.socket, shared_from_this());
-  auto [write_ec, written] = co_await http::async_write(connection.socket, request_, kUseTuple);
+  std::string_view body;  // sent from memory with the head
+  if (body_in_buffer_ && chunked_in_memory_) {
+    body = {chunk_buffer_.data(), chunk_pending_};
+  } else if (body_in_buffer_ && request_framing_ == Framing::kLength) {
+    body = {static_cast<const char*>(buffer_.cdata().data()),
+            static_cast<std::size_t>(request_body_left_)};
+  }
+  head_out_.clear();
+  AppendRequestHead(parser_->get(), head_out_);
+
+  watchdog_.Arm(Budget(policy_->timeouts.upstream_response), connection.socket, shared_from_this());
+  const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(head_out_),
+                                                        asio::buffer(body)};
+  auto [write_ec, written] =
+      co_await asio::async_write(connection.socket, head_and_body, kUseTuple);
+  watchdog_.Disarm();
+  trip.request_sent = written > 0;
   if (write_ec) {
-    watchdog_.Disarm();
     trip.error = write_ec;
     trip.timed_out = watchdog_.fired();
     co_return trip;
   }
-  std::optional<http::response_parser<http::string_body>> parser;
+  if (!body_in_buffer_) {
+    RoundTrip streamed = co_await SendRequestBody(connection);
+    if (streamed.error) co_return streamed;
+  }
+  trip.error = co_await ReadResponseHead(connection, trip);
+  if (!trip.error && request_framing_ == Framing::kLength && body_in_buffer_ &&
+      !chunked_in_memory_) {
+    buffer_.consume(request_body_left_);  // the body is delivered: past it, the next request
+    request_body_left_ = 0;
+  }
+  co_return trip;
+}
+
+// Streams the rest of the client's body to the upstream: raw bytes for a Content-Length body,
+// decoded and re-chunked for a chunked one (so the backend never parses the client's framing).
+asio::awaitable<ClientSession::RoundTrip> ClientSession::SendRequestBody(
+    UpstreamConnection& connection) {
+  RoundTrip trip;
+  trip.request_sent = true;
+  if (error_code ec = co_await Send100Continue()) {
+    trip.error = ec;
+    trip.client_failed = true;
+    co_return trip;
+  }
+  auto write_upstream =
+      [&](const std::array<asio::const_buffer, 3>& pieces) -> asio::awaitable<error_code> {
+    watchdog_.Arm(Budget(policy_->timeouts.upstream_response), connection.socket,
+                  shared_from_this());
+    auto [ec, n] = co_await asio::async_write(connection.socket, pieces, kUseTuple);
+    watchdog_.Disarm();
+    co_return ec;
+  };
+  auto read_client = [&]() -> asio::awaitable<error_code> {
+    const std::size_t want = request_framing_ == Framing::kLength
+                                 ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                       request_body_left_, ProxyLimits::kRelayChunk))
+                                 : ProxyLimits::kRelayChunk;
+    watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
+    auto [ec, n] = co_await stream_.ReadSome(buffer_.prepare(want));
+    watchdog_.Disarm();
+    buffer_.commit(n);
+    co_return ec;
+  };
+
+  if (request_framing_ == Framing::kLength) {
+    while (request_body_left_ > 0) {
+      if (buffer_.size() == 0) {
+        if (error_code ec = co_await read_client()) {
+          trip.error = ec;
+          trip.client_failed = true;
+          co_return trip;
+        }
+      }
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), request_body_left_));
+      const std::array<asio::const_buffer, 3> piece{asio::buffer(buffer_.cdata().data(), n),
+                                                    asio::const_buffer(), asio::const_buffer()};
+      if (error_code ec = co_await write_upstream(piece)) {
+        trip.error = ec;
+        trip.timed_out = watchdog_.fired();
+        co_return trip;
+      }
+      buffer_.consume(n);
+      request_body_left_ -= n;
+    }
+    co_return trip;
+  }
+
+  // Chunked: what was decoded before the head went out, then piece by piece as it comes; each
+  // piece goes out as one chunk.
   for (;;) {
-    parser.emplace();
-    parser->header_limit(kUpstreamHeaderLimit);
-    parser->body_limit(ProxyLimits::kResponseBodyLimit);
-    if (head_request_) parser->skip(true);
-    auto [read_ec, read] =
-        co_await http::async_read(connection.socket, connection.buffer, *parser, kUseTuple);
+    std::size_t n = chunk_pending_;
+    chunk_pending_ = 0;
+    if (n == 0 && !parser_->is_done()) {
+      DecodeResult decoded = co_await DecodeRequestChunk();
+      if (decoded.client_gone || decoded.refused) {
+        trip.error = make_error_code(asio::error::operation_aborted);
+        trip.client_failed = decoded.client_gone;
+        trip.body_too_large = decoded.refused;  // answered locally; the upstream is dropped
+        co_return trip;
+      }
+      n = decoded.size;
+    }
+    char size_line[20];
+    const std::size_t size_len = FormatChunkSize(n, size_line);
+    const bool done = parser_->is_done();
+    static constexpr std::string_view kEndAndLast = "\r\n0\r\n\r\n";
+    std::array<asio::const_buffer, 3> pieces{
+        n > 0 ? asio::buffer(size_line, size_len) : asio::const_buffer(),
+        asio::buffer(chunk_buffer_.data(), n),
+        n > 0 ? asio::buffer(done ? kEndAndLast : kChunkEnd)
+              : (done ? asio::buffer(kLastChunk) : asio::const_buffer())};
+    if (error_code write_ec = co_await write_upstream(pieces)) {
+      trip.error = write_ec;
+      trip.timed_out = watchdog_.fired();
+      co_return trip;
+    }
+    if (done) co_return trip;
+  }
+}
+
+// Decodes the client's chunked body into chunk_buffer_ until it is full or the body ends.
+asio::awaitable<ClientSession::DecodeResult> ClientSession::DecodeRequestChunk() {
+  DecodeResult result;
+  if (error_code ec = co_await Send100Continue()) {
+    result.client_gone = true;
+    co_return result;
+  }
+  chunk_buffer_.resize(ProxyLimits::kRelayChunk);
+  auto& body = parser_->get().body();
+  body.data = chunk_buffer_.data();
+  body.size = chunk_buffer_.size();
+  error_code ec;
+  while (!parser_->is_done() && body.size > 0) {
+    if (buffer_.size() > 0) {
+      const std::size_t used = parser_->put(buffer_.cdata(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_buffer) {
+        ec = {};
+        break;
+      }
+      if (ec && ec != http::error::need_more) break;
+      const bool need_more = ec == http::error::need_more;
+      ec = {};
+      if (!need_more) continue;
+    }
+    watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
+    auto [read_ec, n] = co_await stream_.ReadSome(buffer_.prepare(ProxyLimits::kRelayChunk));
+    watchdog_.Disarm();
+    buffer_.commit(n);
+    if (read_ec) {
+      result.client_gone = true;
+      co_return result;
+    }
+  }
+  if (ec) {
+    result.refused = true;
+    client_keep_alive_ = false;
+    if (ec == http::error::body_limit) {
+      SetLocalResponse(413,
+                       nlohmann::ordered_json{{"error", "request body too large"},
+                                              {"limit_bytes", policy_->limits.max_request_body}}
+                           .dump(),
+                       false);
+    } else {
+      SetLocalResponse(400, R"({"error":"bad request","reason":"malformed chunked body"})", false);
+    }
+    co_return result;
+  }
+  result.size = chunk_buffer_.size() - body.size;
+  co_return result;
+}
+
+asio::awaitable<error_code> ClientSession::ReadResponseHead(UpstreamConnection& connection,
+                                                            RoundTrip& trip) {
+  watchdog_.Arm(Budget(policy_->timeouts.upstream_response), connection.socket, shared_from_this());
+  error_code result;
+  for (;;) {
+    response_parser_.emplace();
+    response_parser_->header_limit(ProxyLimits::kUpstreamHeaderLimit);
+    response_parser_->body_limit(boost::none);  // streamed: no limit
+    if (head_request_) response_parser_->skip(true);
+    auto [read_ec, read] = co_await http::async_read_header(connection.socket, connection.buffer,
+                                                            *response_parser_, kUseTuple);
     if (read > 0 || connection.buffer.size() > 0) trip.response_started = true;
     if (read_ec) {
-      trip.error = read_ec;
+      result = read_ec;
       break;
     }
-    const unsigned status = parser->get().result_int();
-    if (status == 101) {  // Upgrade is stripped, so a switch is a protocol error
-      trip.error = make_error_code(http::error::bad_status);
+    const unsigned status = response_parser_->get().result_int();
+    if (status == 101 && !upgrade_requested_) {  // a switch nobody asked for
+      result = make_error_code(http::error::bad_status);
       break;
     }
-    if (status / 100 == 1) continue;  // interim (100, 103): wait for the final response
-    trip.reusable = parser->keep_alive() && !parser->need_eof() && connection.buffer.size() == 0;
-    response_ = parser->release();
+    if (status / 100 == 1 && status != 101) continue;  // interim (100, 103): wait for the final
     break;
   }
   watchdog_.Disarm();
-  trip.timed_out = trip.error && watchdog_.fired();
-  co_return trip;
+  trip.timed_out = result && watchdog_.fired();
+  if (result) co_return result;
+
+  const unsigned status = response_parser_->get().result_int();
+  upstream_reusable_ = response_parser_->keep_alive() && status != 101;
+  if (head_request_ || status / 100 == 1 || status == 204 || status == 304) {
+    response_source_ = Framing::kNone;
+  } else if (response_parser_->chunked()) {
+    response_source_ = Framing::kChunked;
+  } else if (auto length = response_parser_->content_length()) {
+    response_source_ = Framing::kLength;
+    response_body_left_ = *length;
+  } else {
+    response_source_ = Framing::kUntilClose;
+    upstream_reusable_ = false;
+  }
+  co_return error_code{};
 }
 
 }  // namespace slipway::proxy

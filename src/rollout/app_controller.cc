@@ -19,6 +19,50 @@ namespace slipway::rollout {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// Every proxy field of the spec, as the proxy takes it.
+proxy::ListenerOptions ListenerOptionsFor(const std::string& app, const spec::ProxyConfig& spec,
+                                          std::shared_ptr<proxy::BackendPool> pool) {
+  const spec::SecurityHeaders& headers = spec.security_headers;
+  const spec::OutlierDetection& outlier = spec.outlier_detection;
+  return {.app = app,
+          .listen = spec.listen,
+          .pool = std::move(pool),
+          .security_headers = {.enabled = headers.enabled,
+                               .frame_options = headers.frame_options,
+                               .referrer_policy = headers.referrer_policy,
+                               .content_security_policy = headers.content_security_policy,
+                               .override = headers.override},
+          .hide_headers = spec.hide_headers,
+          .access_log = spec.access_log,
+          .balancing = spec.balancing == spec::Balancing::kRoundRobin
+                           ? proxy::Balancing::kRoundRobin
+                           : proxy::Balancing::kLeastRequests,
+          .outlier = {.enabled = outlier.enabled,
+                      .consecutive_failures = outlier.consecutive_failures,
+                      .count_5xx = outlier.count_5xx,
+                      .base_ejection = outlier.base_ejection,
+                      .max_ejection = outlier.max_ejection,
+                      .max_ejected_percent = outlier.max_ejected_percent},
+          .tls = {.cert_file = spec.tls.cert,
+                  .key_file = spec.tls.key,
+                  .redirect_http_listen = spec.tls.redirect_http,
+                  .hsts = spec.tls.hsts},
+          .timeouts = {.header = spec.timeouts.header,
+                       .idle = spec.timeouts.idle,
+                       .upstream_connect = spec.timeouts.upstream_connect,
+                       .upstream_response = spec.timeouts.upstream_response,
+                       .total = spec.timeouts.total},
+          .limits = {.max_request_body = spec.limits.max_request_body,
+                     .max_header_bytes = spec.limits.max_header_bytes,
+                     .max_uri_bytes = spec.limits.max_uri_bytes,
+                     .max_connections = spec.limits.max_connections},
+          .gzip = spec.gzip};
+}
+
+}  // namespace
+
 // One run of the rolling algorithm towards `target` (release 0 with replicas 0 = stop all).
 struct AppController::Rollout {
   std::int64_t target = 0;
@@ -248,18 +292,7 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
     done(std::move(st));
   };
 
-  const spec::SecurityHeaders& headers = spec.proxy.security_headers;
-  Status listening = env_.proxy->AddListener(
-      {.app = app_,
-       .listen = spec.proxy.listen,
-       .pool = pool_,
-       .security_headers = {.enabled = headers.enabled,
-                            .frame_options = headers.frame_options,
-                            .referrer_policy = headers.referrer_policy,
-                            .content_security_policy = headers.content_security_policy,
-                            .override = headers.override},
-       .hide_headers = spec.proxy.hide_headers,
-       .access_log = spec.proxy.access_log});
+  Status listening = env_.proxy->AddListener(ListenerOptionsFor(app_, spec.proxy, pool_));
   if (!listening) {
     Event(number, "deploy.failed", "proxy: " + listening.error().message);
     finish(Status(Error{"proxy: " + listening.error().message}));

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "common/duration.h"
 #include "spec/did_you_mean.h"
 #include "spec/yaml_reader.h"
 
@@ -33,8 +35,26 @@ constexpr std::string_view kProbeKeys[] = {
 constexpr std::string_view kStopKeys[] = {"signal", "grace_period"};
 constexpr std::string_view kStrategyKeys[] = {"type", "max_surge", "max_unavailable",
                                               "ready_deadline"};
-constexpr std::string_view kProxyKeys[] = {"listen", "drain_timeout", "security_headers",
-                                           "hide_headers", "access_log"};
+constexpr std::string_view kProxyKeys[] = {"listen",
+                                           "drain_timeout",
+                                           "security_headers",
+                                           "hide_headers",
+                                           "access_log",
+                                           "balancing",
+                                           "outlier_detection",
+                                           "tls",
+                                           "timeouts",
+                                           "limits",
+                                           "gzip"};
+constexpr std::string_view kBalancings[] = {"least-requests", "round-robin"};
+constexpr std::string_view kOutlierKeys[] = {"enabled",      "consecutive_failures",
+                                             "count_5xx",    "base_ejection",
+                                             "max_ejection", "max_ejected_percent"};
+constexpr std::string_view kTlsKeys[] = {"cert", "key", "redirect_http", "hsts"};
+constexpr std::string_view kProxyTimeoutKeys[] = {"header", "idle", "upstream_connect",
+                                                  "upstream_response", "total"};
+constexpr std::string_view kProxyLimitsKeys[] = {"max_request_body", "max_header_bytes",
+                                                 "max_uri_bytes", "max_connections"};
 constexpr std::string_view kSecurityHeadersKeys[] = {
     "enabled", "content_security_policy", "frame_options", "referrer_policy", "override"};
 constexpr std::string_view kFrameOptions[] = {"DENY", "SAMEORIGIN"};
@@ -151,6 +171,29 @@ std::string ListenProblem(const std::string& listen) {
     return "port " + port + " is out of range (1..65535)";
   }
   return {};
+}
+
+// Why `path` cannot serve as a file the daemon reads, or "" when it can. Opening it is the only
+// honest readability check (permissions, ACLs, a dangling link); O_NONBLOCK so a FIFO cannot hang.
+std::string UnreadableFileProblem(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return std::string("cannot be read: ") + std::strerror(errno);
+  struct stat st;
+  std::string problem;
+  if (::fstat(fd, &st) != 0) {
+    problem = std::string("cannot be read: ") + std::strerror(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    problem = "is a directory, not a file";
+  } else if (!S_ISREG(st.st_mode)) {
+    problem = "is not a regular file";
+  }
+  ::close(fd);
+  return problem;
+}
+
+// "(5m)" or "(5m, the default)", for messages about a rule across two fields.
+std::string DurationNote(std::chrono::milliseconds value, bool written) {
+  return "(" + FormatDuration(value) + (written ? ")" : ", the default)");
 }
 
 // yaml-cpp's message for a tab says nothing about tabs in some positions ("illegal map value");
@@ -410,6 +453,161 @@ class SpecReader {
     }
     ReadHideHeaders(proxy, out);
     if (auto access_log = proxy.Bool("access_log")) out.access_log = *access_log;
+    if (auto balancing = proxy.String("balancing")) {
+      if (balancing->value == "least-requests") {
+        out.balancing = Balancing::kLeastRequests;
+      } else if (balancing->value == "round-robin") {
+        out.balancing = Balancing::kRoundRobin;
+      } else {
+        diagnostics_.Add(
+            balancing->mark,
+            "proxy.balancing: " + UnknownName("balancing policy", balancing->value, kBalancings));
+      }
+    }
+    if (auto outlier = proxy.Mapping("outlier_detection", kOutlierKeys)) {
+      ReadOutlierDetection(*outlier, *proxy.Find("outlier_detection"), out.outlier_detection);
+    }
+    if (auto tls = proxy.Mapping("tls", kTlsKeys)) ReadTls(*tls, out);
+    if (auto timeouts = proxy.Mapping("timeouts", kProxyTimeoutKeys)) {
+      ReadProxyTimeouts(*timeouts, *proxy.Find("timeouts"), out.timeouts);
+    }
+    if (auto limits = proxy.Mapping("limits", kProxyLimitsKeys)) {
+      ReadProxyLimits(*limits, *proxy.Find("limits"), out.limits);
+    }
+    if (auto gzip = proxy.Bool("gzip")) out.gzip = *gzip;
+  }
+
+  void ReadOutlierDetection(MappingReader& outlier, const Field& field, OutlierDetection& out) {
+    if (auto enabled = outlier.Bool("enabled")) out.enabled = *enabled;
+    if (auto n = outlier.Integer("consecutive_failures", 1, 100)) {
+      out.consecutive_failures = static_cast<int>(*n);
+    }
+    if (auto count = outlier.Bool("count_5xx")) out.count_5xx = *count;
+    auto base = outlier.Duration("base_ejection", 100ms, 1h);
+    auto max = outlier.Duration("max_ejection", 100ms, 24h);
+    if (base) out.base_ejection = *base;
+    if (max) out.max_ejection = *max;
+    if (auto percent = outlier.Integer("max_ejected_percent", 0, 100)) {
+      out.max_ejected_percent = static_cast<int>(*percent);
+    }
+    // Only when neither part was itself invalid: one problem, one message.
+    const bool base_ok = base || !outlier.Find("base_ejection");
+    const bool max_ok = max || !outlier.Find("max_ejection");
+    if (base_ok && max_ok && out.max_ejection < out.base_ejection) {
+      diagnostics_.Add(field.key.Mark(), outlier.path() + ": max_ejection " +
+                                             DurationNote(out.max_ejection, max.has_value()) +
+                                             " must be at least base_ejection " +
+                                             DurationNote(out.base_ejection, base.has_value()));
+    }
+  }
+
+  void ReadTls(MappingReader& tls, ProxyConfig& out) {
+    // Half a TLS setup is a mistake, not plain HTTP: both files, or no `tls` at all.
+    tls.Require("cert");
+    tls.Require("key");
+    auto cert = ReadableFile(tls, "cert");
+    auto key = ReadableFile(tls, "key");
+    if (cert && key) {
+      out.tls.cert = std::move(*cert);
+      out.tls.key = std::move(*key);
+    }
+    if (auto redirect = tls.String("redirect_http")) {
+      std::string problem = ListenProblem(redirect->value);
+      if (!problem.empty()) {
+        diagnostics_.Add(redirect->mark, tls.path() + ".redirect_http: " + problem);
+      } else if (redirect->value == out.listen) {
+        diagnostics_.Add(redirect->mark, tls.path() + ".redirect_http: " + Quoted(redirect->value) +
+                                             " is proxy.listen itself; the redirect needs an "
+                                             "address of its own (e.g. port 80 next to 443)");
+      } else {
+        out.tls.redirect_http = redirect->value;
+      }
+    }
+    if (auto hsts = tls.String("hsts")) {
+      std::string lower = hsts->value;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!IsHeaderValue(hsts->value)) {
+        diagnostics_.Add(hsts->mark, tls.path() + ".hsts: " + Quoted(hsts->value) +
+                                         " is not a valid header value (printable ASCII on one "
+                                         "line, no leading or trailing spaces)");
+      } else if (!hsts->value.empty() && lower.find("max-age=") == std::string::npos) {
+        diagnostics_.Add(hsts->mark, tls.path() + ".hsts: " + Quoted(hsts->value) +
+                                         " has no max-age=SECONDS, which RFC 6797 requires (or "
+                                         "\"\" to send none)");
+      } else {
+        out.tls.hsts = hsts->value;
+      }
+    }
+  }
+
+  // A path to a file the proxy will read, resolved like `command` against the spec's directory.
+  // Only its readability is checked here; the proxy parses the PEM when it loads it.
+  std::optional<std::string> ReadableFile(MappingReader& map, std::string_view key) {
+    auto text = map.String(key);
+    if (!text) return std::nullopt;
+    const std::string where = map.path() + "." + std::string(key) + ": ";
+    if (text->value.empty()) {
+      diagnostics_.Add(text->mark, where + "must not be empty");
+      return std::nullopt;
+    }
+    std::filesystem::path path(text->value);
+    const bool relative = path.is_relative();
+    if (relative) path = std::filesystem::path(base_dir_) / path;
+    path = path.lexically_normal();
+    std::string problem = UnreadableFileProblem(path);
+    if (!problem.empty()) {
+      diagnostics_.Add(text->mark, where + Quoted(text->value) +
+                                       (relative ? " (relative to the spec file) " : " ") +
+                                       problem);
+      return std::nullopt;
+    }
+    return path.string();
+  }
+
+  void ReadProxyTimeouts(MappingReader& timeouts, const Field& field, ProxyTimeouts& out) {
+    if (auto header = timeouts.Duration("header", 100ms, 1h)) out.header = *header;
+    if (auto idle = timeouts.Duration("idle", 100ms, 1h)) out.idle = *idle;
+    if (auto connect = timeouts.Duration("upstream_connect", 100ms, 1min)) {
+      out.upstream_connect = *connect;
+    }
+    auto response = timeouts.Duration("upstream_response", 100ms, 1h);
+    auto total = timeouts.Duration("total", 100ms, 24h);
+    if (response) out.upstream_response = *response;
+    if (total) out.total = *total;
+    const bool response_ok = response || !timeouts.Find("upstream_response");
+    const bool total_ok = total || !timeouts.Find("total");
+    if (response_ok && total_ok && out.total < out.upstream_response) {
+      diagnostics_.Add(field.key.Mark(),
+                       timeouts.path() + ": total " + DurationNote(out.total, total.has_value()) +
+                           " must be at least upstream_response " +
+                           DurationNote(out.upstream_response, response.has_value()));
+    }
+  }
+
+  void ReadProxyLimits(MappingReader& limits, const Field& field, ProxyLimits& out) {
+    if (auto body = limits.ByteSize("max_request_body", 1ull << 10, 1ull << 40)) {
+      out.max_request_body = *body;
+    }
+    auto header = limits.ByteSize("max_header_bytes", 1ull << 10, 1ull << 20);
+    auto uri = limits.ByteSize("max_uri_bytes", 256, 1ull << 20);
+    if (header) out.max_header_bytes = static_cast<std::uint32_t>(*header);
+    if (uri) out.max_uri_bytes = static_cast<std::uint32_t>(*uri);
+    if (auto connections = limits.Integer("max_connections", 1, 1'000'000)) {
+      out.max_connections = static_cast<std::uint32_t>(*connections);
+    }
+    const bool header_ok = header || !limits.Find("max_header_bytes");
+    const bool uri_ok = uri || !limits.Find("max_uri_bytes");
+    if (header_ok && uri_ok && out.max_uri_bytes > out.max_header_bytes) {
+      auto note = [](std::uint64_t bytes, bool written) {
+        return "(" + FormatByteSize(bytes) + (written ? ")" : ", the default)");
+      };
+      diagnostics_.Add(field.key.Mark(), limits.path() + ": max_uri_bytes " +
+                                             note(out.max_uri_bytes, uri.has_value()) +
+                                             " must not exceed max_header_bytes " +
+                                             note(out.max_header_bytes, header.has_value()) +
+                                             ": the request target is part of the head");
+    }
   }
 
   void ReadSecurityHeaders(MappingReader& headers, SecurityHeaders& out) {

@@ -195,6 +195,7 @@ TEST_F(ProxyTest, DrainingBackendGetsNoNewRequestsAndInflightReturnsToZero) {
 
 TEST_F(ProxyTest, OversizeBodyIs413) {
   TestBackend a("a");
+  options_.limits.max_request_body = 16 * 1024 * 1024;
   StartProxy({a.MakeBackend()});
   TestClient client = Client();
   Message response =
@@ -207,6 +208,7 @@ TEST_F(ProxyTest, OversizeBodyIs413) {
 
 TEST_F(ProxyTest, OversizeChunkedBodyIs413) {
   TestBackend a("a");
+  options_.limits.max_request_body = 16 * 1024 * 1024;
   StartProxy({a.MakeBackend()});
   TestClient client = Client();
   client.Send("POST / HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -235,6 +237,7 @@ TEST_F(ProxyTest, MalformedRequestIs400AndCloses) {
 }
 
 TEST_F(ProxyTest, HugeHeaderIs431) {
+  options_.limits.max_header_bytes = 16 * 1024;
   StartProxy({});
   TestClient client = Client();
   Message response = client.RoundTrip(Get("/", "X-Big: " + std::string(20 * 1024, 'x') + "\r\n"));

@@ -97,9 +97,11 @@ namespace {
 asio::awaitable<void> Serve(TestBackend::State* s, tcp::socket socket) {
   beast::flat_buffer buffer;
   for (;;) {
-    http::request<http::string_body> request;
-    auto [ec, n] = co_await http::async_read(socket, buffer, request, kUseTuple);
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);  // as an app taking uploads would
+    auto [ec, n] = co_await http::async_read(socket, buffer, parser, kUseTuple);
     if (ec) co_return;
+    http::request<http::string_body> request = parser.release();
     {
       std::lock_guard lock(s->mu);
       s->last = ToMessage(request);
@@ -205,6 +207,37 @@ bool TestClient::ServerClosed() {
   boost::system::error_code ec;
   impl_->socket.read_some(asio::buffer(&byte, 1), ec);
   return ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+std::string TestClient::ReadUntil(const std::string& marker) {
+  std::string got(static_cast<const char*>(impl_->buffer.cdata().data()), impl_->buffer.size());
+  impl_->buffer.consume(impl_->buffer.size());
+  char chunk[16384];
+  while (got.find(marker) == std::string::npos) {
+    boost::system::error_code ec;
+    std::size_t n = impl_->socket.read_some(asio::buffer(chunk), ec);
+    if (ec) break;
+    got.append(chunk, n);
+  }
+  std::size_t end = got.find(marker);
+  if (end == std::string::npos) return got;
+  end += marker.size();
+  impl_->buffer.commit(asio::buffer_copy(impl_->buffer.prepare(got.size() - end),
+                                         asio::buffer(got.data() + end, got.size() - end)));
+  return got.substr(0, end);
+}
+
+std::string TestClient::ReadToEof() {
+  std::string got(static_cast<const char*>(impl_->buffer.cdata().data()), impl_->buffer.size());
+  impl_->buffer.consume(impl_->buffer.size());
+  char chunk[16384];
+  for (;;) {
+    boost::system::error_code ec;
+    std::size_t n = impl_->socket.read_some(asio::buffer(chunk), ec);
+    if (ec) break;
+    got.append(chunk, n);
+  }
+  return got;
 }
 
 std::uint16_t ClosedPort() {

@@ -59,6 +59,9 @@ class TestClient {
   Message Read(bool head_response = false);
   // True when the server closed the connection (read returns EOF).
   bool ServerClosed();
+  // Raw bytes: until `marker` has arrived (returned with everything before it), or to EOF.
+  std::string ReadUntil(const std::string& marker);
+  std::string ReadToEof();
 
  private:
   struct Impl;
