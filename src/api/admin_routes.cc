@@ -132,6 +132,11 @@ Handler MakeAdminRoutes(boost::asio::io_context& io, rollout::Fleet& fleet,
       if (out.refusal) return respond(FromRefusal(*out.refusal));
       return respond({202, {{"release", ReleaseToJson(*out.value, false)}}});
     }
+    if (post && p.size() == 3 && p[1] == "tls" && p[2] == "reload") {
+      Status st = fleet.ReloadCertificates();
+      if (!st) return respond(Fail(422, st.error().message));
+      return respond({200, {{"reloaded", true}}});
+    }
     if (p[1] != "apps") return respond(Fail(404, "no such endpoint: " + req.path));
     if (get && p.size() == 2) return respond({200, {{"apps", fleet.AppsJson(std::nullopt)}}});
     if (p.size() < 3) return respond(Fail(404, "no such endpoint: " + req.path));

@@ -37,6 +37,7 @@ void RegisterStatus(CLI::App& app, Context& ctx);
 void RegisterReleases(CLI::App& app, Context& ctx);
 void RegisterRollback(CLI::App& app, Context& ctx);
 void RegisterStop(CLI::App& app, Context& ctx);
+void RegisterReloadTls(CLI::App& app, Context& ctx);
 void RegisterLogs(CLI::App& app, Context& ctx);
 void RegisterValidate(CLI::App& app, Context& ctx);
 void RegisterVersion(CLI::App& app, Context& ctx);

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   RegisterReleases(app, ctx);
   RegisterRollback(app, ctx);
   RegisterStop(app, ctx);
+  RegisterReloadTls(app, ctx);
   RegisterLogs(app, ctx);
   RegisterValidate(app, ctx);
   RegisterVersion(app, ctx);

@@ -109,6 +109,15 @@ int RunDaemon(const DaemonOptions& options) {
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
+  // SIGHUP: renewed TLS certificates (certbot's deploy hook, or the like) are read again.
+  asio::signal_set reload_signal(io, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_reload = [&](boost::system::error_code err,
+                                                                      int) {
+    if (err) return;
+    (void)proxy.ReloadCertificates();  // logs each listener's outcome
+    reload_signal.async_wait(on_reload);
+  };
+  reload_signal.async_wait(on_reload);
 
   log::Info("slipway daemon ready", {{"state_dir", dir.string()},
                                      {"socket", (dir / "slipway.sock").string()},

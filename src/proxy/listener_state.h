@@ -16,6 +16,7 @@
 #include "proxy/backend_pool.h"
 #include "proxy/balancer.h"
 #include "proxy/proxy_server.h"
+#include "proxy/tls_context.h"
 
 namespace slipway::proxy {
 
@@ -79,6 +80,9 @@ struct ListenerState {
   const std::string app;
   const std::shared_ptr<BackendPool> pool;
   std::atomic<std::uint32_t> open_connections{0};  // for limits.max_connections
+  // TLS listeners: the certificate store new connections take their context from; null for
+  // plain HTTP. Swapped whole when a deploy names other files.
+  std::atomic<std::shared_ptr<TlsServerContext>> tls;
 
   // The registry is touched on connect and disconnect only, never per request.
   std::mutex mu;

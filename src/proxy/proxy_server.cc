@@ -61,7 +61,11 @@ struct Listener {
   std::string bound;   // "host:port" with the real port
   std::shared_ptr<ListenerState> state;
   std::shared_ptr<tcp::acceptor> acceptor;  // on worker 0; used there only once accepting
+  TlsOptions tls;                           // as asked
 };
+
+// The key of an app's plain-HTTP listener that redirects to its TLS one.
+std::string RedirectKey(const std::string& app) { return app + "#http-redirect"; }
 
 // Past max_connections: a short 503 written from the accepting side, then close.
 asio::awaitable<void> RefuseConnection(tcp::socket socket) {
@@ -117,7 +121,9 @@ struct ProxyServer::Impl {
         asio::co_spawn(worker.io, RefuseConnection(std::move(socket)), asio::detached);
         continue;
       }
-      ClientSession::Start(state, std::move(socket), &worker.connections);
+      std::shared_ptr<TlsServerContext> tls = state->tls.load();
+      ClientSession::Start(state, std::move(socket), &worker.connections,
+                           tls ? tls->Current() : nullptr);
     }
   }
 
@@ -139,6 +145,49 @@ struct ProxyServer::Impl {
     closed.get_future().wait();
   }
 
+  // Binds (or keeps) the listener at `key` and gives it `policy` and `tls`. An unchanged
+  // address keeps its socket: a deploy never refuses a connection.
+  Status Place(const std::string& key, const ListenerOptions& options,
+               std::shared_ptr<const ListenerPolicy> policy, std::shared_ptr<TlsServerContext> tls) {
+    Result<ListenAddress> address = ParseListenAddress(options.listen);
+    if (!address) return address.error();
+    auto existing = listeners.find(key);
+    if (existing != listeners.end() && existing->second.listen == options.listen &&
+        existing->second.state->pool == options.pool) {
+      existing->second.state->SetPolicy(std::move(policy));  // takes effect per request
+      existing->second.state->tls.store(std::move(tls));     // and per new connection
+      existing->second.tls = options.tls;
+      return Ok();
+    }
+    Result<Listener> bound = Bind(options, *address);
+    if (!bound && existing != listeners.end()) {
+      // The new address may overlap the old one (same port): free it and try once more.
+      Stop(existing->second);
+      listeners.erase(existing);
+      existing = listeners.end();
+      bound = Bind(options, *address);
+    }
+    if (!bound) return bound.error();
+    if (existing != listeners.end()) {
+      Stop(existing->second);
+      listeners.erase(existing);
+    }
+    bound->state->SetPolicy(std::move(policy));
+    bound->state->tls.store(std::move(tls));
+    StartAccepting(*bound);
+    listeners.insert_or_assign(key, std::move(bound).value());
+    return Ok();
+  }
+
+  void Remove(const std::string& key) {
+    auto it = listeners.find(key);
+    if (it == listeners.end()) return;
+    Stop(it->second);
+    log::Info("proxy listener removed", {{"app", it->second.state->app},
+                                         {"address", it->second.bound}});
+    listeners.erase(it);
+  }
+
   std::shared_ptr<const ListenerPolicy> PolicyFor(const ListenerOptions& options) const {
     auto policy = std::make_shared<ListenerPolicy>();
     policy->security_headers = options.security_headers;
@@ -158,7 +207,8 @@ struct ProxyServer::Impl {
   }
 
   Result<Listener> Bind(const ListenerOptions& options, const ListenAddress& address) {
-    Listener listener{options.listen, "", nullptr, std::make_shared<tcp::acceptor>(accept_io())};
+    Listener listener{options.listen, "", nullptr, std::make_shared<tcp::acceptor>(accept_io()),
+                      options.tls};
     error_code ec;
     tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
     tcp::acceptor& acceptor = *listener.acceptor;
@@ -224,41 +274,68 @@ ProxyServer::~ProxyServer() {
 
 Status ProxyServer::AddListener(const ListenerOptions& options) {
   if (!options.pool) return Error{"listen " + options.listen + ": no backend pool"};
-  Result<ListenAddress> address = ParseListenAddress(options.listen);
-  if (!address) return address.error();
-
   std::lock_guard lock(impl_->mu);
-  auto existing = impl_->listeners.find(options.app);
-  if (existing != impl_->listeners.end() && existing->second.listen == options.listen &&
-      existing->second.state->pool == options.pool) {
-    existing->second.state->SetPolicy(impl_->PolicyFor(options));  // takes effect per request
+  std::shared_ptr<TlsServerContext> tls;
+  if (!options.tls.cert_file.empty()) {
+    // The same files as now: keep the loaded context (a reload is its own command).
+    auto existing = impl_->listeners.find(options.app);
+    std::shared_ptr<TlsServerContext> current =
+        existing != impl_->listeners.end() ? existing->second.state->tls.load() : nullptr;
+    if (current && current->cert_file() == options.tls.cert_file &&
+        current->key_file() == options.tls.key_file) {
+      tls = std::move(current);
+    } else {
+      auto loaded = TlsServerContext::Load(options.tls.cert_file, options.tls.key_file);
+      if (!loaded) return Error{"listen " + options.listen + ": " + loaded.error().message};
+      tls = std::move(loaded).value();
+    }
+  }
+  const bool redirect = tls && !options.tls.redirect_http_listen.empty();
+  if (Status placed = impl_->Place(options.app, options, impl_->PolicyFor(options), tls); !placed) {
+    return placed;
+  }
+  if (!redirect) {
+    impl_->Remove(RedirectKey(options.app));
     return Ok();
   }
-  Result<Listener> bound = impl_->Bind(options, *address);
-  if (!bound && existing != impl_->listeners.end()) {
-    // The new address may overlap the old one (same port): free it and try once more.
-    impl_->Stop(existing->second);
-    impl_->listeners.erase(existing);
-    existing = impl_->listeners.end();
-    bound = impl_->Bind(options, *address);
-  }
-  if (!bound) return bound.error();
-  if (existing != impl_->listeners.end()) {
-    impl_->Stop(existing->second);
-    impl_->listeners.erase(existing);
-  }
-  impl_->StartAccepting(*bound);
-  impl_->listeners.emplace(options.app, std::move(bound).value());
-  return Ok();
+  // Plain HTTP on the redirect address: every request answered with 308 to the TLS listener.
+  ListenerOptions plain = options;
+  plain.listen = options.tls.redirect_http_listen;
+  plain.tls = {};
+  auto policy = std::make_shared<ListenerPolicy>(*impl_->PolicyFor(plain));
+  policy->redirect_https = true;
+  const std::string& bound = impl_->listeners.at(options.app).bound;
+  policy->https_port = static_cast<std::uint16_t>(std::stoi(bound.substr(bound.rfind(':') + 1)));
+  return impl_->Place(RedirectKey(options.app), plain, std::move(policy), nullptr);
 }
 
 void ProxyServer::RemoveListener(const std::string& app) {
   std::lock_guard lock(impl_->mu);
-  auto it = impl_->listeners.find(app);
-  if (it == impl_->listeners.end()) return;
-  impl_->Stop(it->second);
-  log::Info("proxy listener removed", {{"app", app}, {"address", it->second.bound}});
-  impl_->listeners.erase(it);
+  impl_->Remove(app);
+  impl_->Remove(RedirectKey(app));
+}
+
+Status ProxyServer::ReloadCertificates() {
+  std::lock_guard lock(impl_->mu);
+  std::string errors;
+  for (auto& [key, listener] : impl_->listeners) {
+    std::shared_ptr<TlsServerContext> tls = listener.state->tls.load();
+    if (!tls) continue;
+    if (Status st = tls->Reload(); !st) {
+      log::Error("tls certificate reload failed; the old one keeps serving",
+                 {{"app", listener.state->app}, {"error", st.error().message}});
+      if (!errors.empty()) errors += "; ";
+      errors += listener.state->app + ": " + st.error().message;
+      continue;
+    }
+    TlsCertificateInfo info = tls->Certificate();
+    log::Info("tls certificate reloaded", {{"app", listener.state->app},
+                                           {"subject", info.subject},
+                                           {"serial", info.serial},
+                                           {"not_after", info.not_after_text}});
+  }
+  if (!errors.empty()) return Error{errors};
+  return Ok();
 }
 
 void ProxyServer::FlushAccessLog() {
@@ -270,5 +347,7 @@ std::string ProxyServer::BoundAddress(const std::string& app) const {
   auto it = impl_->listeners.find(app);
   return it == impl_->listeners.end() ? "" : it->second.bound;
 }
+
+std::string ProxyServer::RedirectAddress(const std::string& app) const { return BoundAddress(RedirectKey(app)); }
 
 }  // namespace slipway::proxy

@@ -105,6 +105,12 @@ class ProxyServer {
   void RemoveListener(const std::string& app);
   // The bound "host:port" of an app's listener (port resolved when 0 was asked), or "".
   std::string BoundAddress(const std::string& app) const;
+  // The bound address of an app's HTTP-to-HTTPS redirect listener, or "".
+  std::string RedirectAddress(const std::string& app) const;
+  // Re-reads the certificate and key of every TLS listener. A listener whose new pair is bad
+  // keeps serving the old one; the error names it. Open connections keep the certificate they
+  // were made with; new ones get the new one.
+  Status ReloadCertificates();
   // Waits until every access log line handed over so far is written. A request's line is handed
   // over just after its answer is written, so a client that has read an answer may have to
   // poll for its line.

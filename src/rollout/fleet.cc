@@ -218,4 +218,6 @@ std::vector<std::string> Fleet::ReplicaLogs(const std::string& app) const {
   return it->second->ReplicaLogs();
 }
 
+Status Fleet::ReloadCertificates() { return env_.proxy->ReloadCertificates(); }
+
 }  // namespace slipway::rollout

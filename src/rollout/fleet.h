@@ -42,6 +42,9 @@ struct DeployRequest {
 class Fleet {
  public:
   explicit Fleet(AppEnv env);
+  // Re-reads every TLS listener's certificate and key (renewed files); see
+  // ProxyServer::ReloadCertificates.
+  Status ReloadCertificates();
   ~Fleet();
 
   // Start-up recovery: fails deploys the last daemon left unfinished and brings every app whose
