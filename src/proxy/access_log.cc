@@ -35,30 +35,69 @@ AccessLog::~AccessLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+AccessLog::Shard& AccessLog::ShardOfThisThread() {
+  static std::atomic<std::size_t> next_index{0};
+  thread_local const std::size_t index = next_index.fetch_add(1) % kShards;
+  return shards_[index];
+}
+
 void AccessLog::Push(AccessRecord record) {
-  bool was_empty;
+  Shard& shard = ShardOfThisThread();
   {
-    std::lock_guard lock(mu_);
-    if (queue_.size() >= queue_limit_) {
-      ++dropped_;
+    std::lock_guard lock(shard.mu);
+    if (shard.queue.size() >= (queue_limit_ + kShards - 1) / kShards) {  // the limit, split
+      ++shard.dropped;
       return;
     }
-    was_empty = queue_.empty();
-    queue_.push_back(std::move(record));
-    ++accepted_;
+    shard.queue.push_back(std::move(record));
+    ++shard.accepted;
   }
-  if (was_empty) wake_.notify_one();  // the writer sleeps only on an empty queue
+  // seq_cst with the writer's store-then-recheck: either it sees this record or we see it
+  // asleep. Only then is a wake-up (a syscall) needed.
+  if (writer_sleeping_.load()) {
+    std::lock_guard lock(mu_);
+    wake_.notify_one();
+  }
+}
+
+std::size_t AccessLog::TakeAll(std::vector<AccessRecord>& batch) {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    if (shard.queue.empty()) continue;
+    if (batch.empty()) {
+      batch.swap(shard.queue);
+    } else {
+      for (auto& r : shard.queue) batch.push_back(std::move(r));
+      shard.queue.clear();
+    }
+  }
+  return batch.size();
+}
+
+std::uint64_t AccessLog::Accepted() const {
+  std::uint64_t total = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    total += shard.accepted;
+  }
+  return total;
 }
 
 void AccessLog::Flush() {
+  const std::uint64_t target = Accepted();
   std::unique_lock lock(mu_);
-  const std::uint64_t target = accepted_;
+  wake_.notify_one();
   written_.wait(lock, [&] { return handled_ >= target; });
 }
 
 std::uint64_t AccessLog::dropped() const {
+  std::uint64_t total = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    total += shard.dropped;
+  }
   std::lock_guard lock(mu_);
-  return dropped_;
+  return total + write_dropped_;
 }
 
 std::string_view AccessLog::PathWithoutQuery(std::string_view target) {
@@ -104,18 +143,30 @@ void AccessLog::AppendLine(std::string& out, const AccessRecord& r) {
 void AccessLog::Run() {
   std::vector<AccessRecord> batch;
   std::string lines;
-  std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping, and everything is written
-    batch.swap(queue_);         // the queue keeps the old batch's capacity
-    lock.unlock();
+    if (TakeAll(batch) == 0) {
+      std::unique_lock lock(mu_);
+      if (stopping_) {
+        lock.unlock();
+        if (TakeAll(batch) == 0) break;  // stopping, and everything is written
+      } else {
+        writer_sleeping_.store(true);
+        lock.unlock();
+        const bool empty = TakeAll(batch) == 0;  // re-check after announcing the sleep
+        lock.lock();
+        // The timeout only bounds a missed wake-up; Push wakes a sleeping writer at once.
+        if (empty && !stopping_) wake_.wait_for(lock, std::chrono::milliseconds(200));
+        writer_sleeping_.store(false);
+        lock.unlock();
+        if (batch.empty() && TakeAll(batch) == 0) continue;
+      }
+    }
     lines.clear();
     for (const AccessRecord& record : batch) AppendLine(lines, record);
     WriteBatch(lines, batch.size());
     const std::size_t count = batch.size();
     batch.clear();
-    lock.lock();
+    std::lock_guard lock(mu_);
     handled_ += count;
     written_.notify_all();
   }
@@ -141,7 +192,7 @@ bool AccessLog::OpenFile() {
 void AccessLog::WriteBatch(const std::string& lines, std::size_t count) {
   auto drop = [&] {
     std::lock_guard lock(mu_);
-    dropped_ += count;
+    write_dropped_ += count;
   };
   if (fd_ < 0 && !OpenFile()) return drop();
   if (size_ > 0 && size_ + lines.size() > max_bytes_) {

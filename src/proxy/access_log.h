@@ -1,10 +1,12 @@
 // AccessLog: one JSON line per answered request, written off the request path.
 //
-// Proxy threads hand a small record to Push, which takes a mutex only long enough to append to
-// a vector (never any file I/O); one writer thread swaps that vector out, formats the lines and
-// writes them in one batch. When the queue is full the record is dropped and counted: a slow
-// disk never slows a request. The file is rotated by size: `<path>` is renamed to `<path>.1`
-// (replacing the previous one) before a batch would take it past the maximum.
+// Proxy threads hand a small record to Push, which appends it to the calling thread's own shard
+// (a vector behind a mutex that only that thread and the writer take: no lock shared across
+// proxy threads, no syscall); one writer thread swaps the shards out, formats the lines and
+// writes them in one batch. The writer is woken only when it sleeps on empty shards. When a
+// shard is full the record is dropped and counted: a slow disk never slows a request. The file is
+// rotated by size: `<path>` is renamed to `<path>.1` (replacing the previous one) before a batch
+// would take it past the maximum.
 //
 // A line: {"ts":"2024-05-01T12:00:00.123Z","request_id":"...","app":"hello","method":"GET",
 // "path":"/users","status":200,"bytes_sent":5,"duration_ms":0.42,"upstream":"hello-r3-0",
@@ -12,6 +14,7 @@
 // Internal to the proxy module.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -40,7 +43,7 @@ struct AccessRecord {
 class AccessLog {
  public:
   static constexpr std::uint64_t kDefaultMaxBytes = std::uint64_t{64} << 20;
-  static constexpr std::size_t kDefaultQueueLimit = 64 * 1024;
+  static constexpr std::size_t kDefaultQueueLimit = 64 * 1024;  // records, over all shards
 
   // Starts the writer thread. The file (and its directory) is created on the first write.
   explicit AccessLog(std::string path, std::uint64_t max_bytes = kDefaultMaxBytes,
@@ -71,13 +74,27 @@ class AccessLog {
   const std::uint64_t max_bytes_;
   const std::size_t queue_limit_;
 
-  mutable std::mutex mu_;
+  // One per pushing thread (by a thread-local index, modulo kShards).
+  static constexpr std::size_t kShards = 16;
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::vector<AccessRecord> queue;  // guarded by mu
+    std::uint64_t accepted = 0;       // guarded by mu: records queued, ever
+    std::uint64_t dropped = 0;        // guarded by mu
+  };
+  Shard& ShardOfThisThread();
+  // Swaps every shard's records into `batch`; returns how many.
+  std::size_t TakeAll(std::vector<AccessRecord>& batch);
+  std::uint64_t Accepted() const;
+
+  mutable Shard shards_[kShards];
+  std::atomic<bool> writer_sleeping_{false};
+
+  mutable std::mutex mu_;            // the writer's: sleeping, stopping, Flush
   std::condition_variable wake_;     // writer: records queued, or stopping
   std::condition_variable written_;  // Flush: `handled_` moved
-  std::vector<AccessRecord> queue_;  // guarded by mu_
-  std::uint64_t accepted_ = 0;       // guarded by mu_: records queued, ever
   std::uint64_t handled_ = 0;        // guarded by mu_: records the writer finished with
-  std::uint64_t dropped_ = 0;        // guarded by mu_
+  std::uint64_t write_dropped_ = 0;  // guarded by mu_: lost to a failed write
   bool stopping_ = false;            // guarded by mu_
 
   // Writer thread only.
