@@ -10,6 +10,7 @@
 #include <boost/beast/http/error.hpp>
 
 #include "common/log.h"
+#include "proxy/body_decoder.h"
 #include "proxy/client_session.h"
 #include "proxy/gzip_encoder.h"
 #include "proxy/wire_format.h"
@@ -136,22 +137,17 @@ asio::awaitable<ClientSession::Piece> ClientSession::NextResponsePiece() {
     }
     case Framing::kChunked: {
       chunk_buffer_.resize(ProxyLimits::kRelayChunk);
-      auto& body = response_parser_->get().body();
-      body.data = chunk_buffer_.data();
-      body.size = chunk_buffer_.size();
-      error_code ec;
-      while (!response_parser_->is_done() && body.size > 0) {
-        if (upstream.buffer.size() > 0) {
-          const std::size_t used = response_parser_->put(upstream.buffer.cdata(), ec);
-          upstream.buffer.consume(used);
-          if (ec == http::error::need_buffer) {
-            ec = {};
-            break;
-          }
-          if (ec && ec != http::error::need_more) break;
-          const bool need_more = ec == http::error::need_more;
-          ec = {};
-          if (!need_more) continue;
+      for (;;) {
+        DecodeStep step = DecodeBody(*response_parser_, upstream.buffer, chunk_buffer_.data(),
+                                     chunk_buffer_.size());
+        if (step.error) {
+          piece.error = step.error;
+          co_return piece;
+        }
+        if (!step.need_input || step.produced > 0) {
+          piece.data = {chunk_buffer_.data(), step.produced};
+          piece.last = response_parser_->is_done();
+          co_return piece;
         }
         watchdog_.Arm(Budget(policy_->timeouts.upstream_response), upstream.socket,
                       shared_from_this());
@@ -160,17 +156,10 @@ asio::awaitable<ClientSession::Piece> ClientSession::NextResponsePiece() {
         watchdog_.Disarm();
         upstream.buffer.commit(n);
         if (read_ec) {
-          ec = read_ec;
-          break;
+          piece.error = read_ec;
+          co_return piece;
         }
       }
-      if (ec) {
-        piece.error = ec;
-        co_return piece;
-      }
-      piece.data = {chunk_buffer_.data(), chunk_buffer_.size() - body.size};
-      piece.last = response_parser_->is_done();
-      co_return piece;
     }
     case Framing::kNone:
       break;

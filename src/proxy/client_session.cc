@@ -356,7 +356,7 @@ void ClientSession::PrepareUpstreamRequest() {
 }
 
 asio::awaitable<ClientSession::Next> ClientSession::PrebufferChunkedBody() {
-  DecodeResult decoded = co_await DecodeRequestChunk();
+  DecodeResult decoded = co_await DecodeRequestChunk(/*fill=*/true);
   if (decoded.client_gone) {
     status_ = 499;
     LogAccess(false);

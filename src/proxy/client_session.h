@@ -139,7 +139,7 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
     bool client_gone = false;  // the client closed or timed out
     bool refused = false;      // bad chunk framing or over the limit: the local answer is set
   };
-  boost::asio::awaitable<DecodeResult> DecodeRequestChunk();
+  boost::asio::awaitable<DecodeResult> DecodeRequestChunk(bool fill);
   // A chunked body that ends within one relay chunk is read whole before anything is sent and
   // forwarded with a Content-Length (replayable, and never half-forwarded when malformed).
   boost::asio::awaitable<Next> PrebufferChunkedBody();

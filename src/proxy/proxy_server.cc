@@ -148,7 +148,8 @@ struct ProxyServer::Impl {
   // Binds (or keeps) the listener at `key` and gives it `policy` and `tls`. An unchanged
   // address keeps its socket: a deploy never refuses a connection.
   Status Place(const std::string& key, const ListenerOptions& options,
-               std::shared_ptr<const ListenerPolicy> policy, std::shared_ptr<TlsServerContext> tls) {
+               std::shared_ptr<const ListenerPolicy> policy,
+               std::shared_ptr<TlsServerContext> tls) {
     Result<ListenAddress> address = ParseListenAddress(options.listen);
     if (!address) return address.error();
     auto existing = listeners.find(key);
@@ -183,8 +184,8 @@ struct ProxyServer::Impl {
     auto it = listeners.find(key);
     if (it == listeners.end()) return;
     Stop(it->second);
-    log::Info("proxy listener removed", {{"app", it->second.state->app},
-                                         {"address", it->second.bound}});
+    log::Info("proxy listener removed",
+              {{"app", it->second.state->app}, {"address", it->second.bound}});
     listeners.erase(it);
   }
 
@@ -348,6 +349,8 @@ std::string ProxyServer::BoundAddress(const std::string& app) const {
   return it == impl_->listeners.end() ? "" : it->second.bound;
 }
 
-std::string ProxyServer::RedirectAddress(const std::string& app) const { return BoundAddress(RedirectKey(app)); }
+std::string ProxyServer::RedirectAddress(const std::string& app) const {
+  return BoundAddress(RedirectKey(app));
+}
 
 }  // namespace slipway::proxy

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "proxy/body_decoder.h"
 #include "proxy/client_session.h"
 #include "proxy/wire_format.h"
 
@@ -263,7 +264,7 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendRequestBody(
     std::size_t n = chunk_pending_;
     chunk_pending_ = 0;
     if (n == 0 && !parser_->is_done()) {
-      DecodeResult decoded = co_await DecodeRequestChunk();
+      DecodeResult decoded = co_await DecodeRequestChunk(/*fill=*/false);
       if (decoded.client_gone || decoded.refused) {
         trip.error = make_error_code(asio::error::operation_aborted);
         trip.client_failed = decoded.client_gone;
@@ -290,31 +291,24 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendRequestBody(
   }
 }
 
-// Decodes the client's chunked body into chunk_buffer_ until it is full or the body ends.
-asio::awaitable<ClientSession::DecodeResult> ClientSession::DecodeRequestChunk() {
+// Decodes the client's chunked body into chunk_buffer_: until it is full or the body ends when
+// `fill`, else as soon as some body bytes are there.
+asio::awaitable<ClientSession::DecodeResult> ClientSession::DecodeRequestChunk(bool fill) {
   DecodeResult result;
   if (error_code ec = co_await Send100Continue()) {
     result.client_gone = true;
     co_return result;
   }
   chunk_buffer_.resize(ProxyLimits::kRelayChunk);
-  auto& body = parser_->get().body();
-  body.data = chunk_buffer_.data();
-  body.size = chunk_buffer_.size();
   error_code ec;
-  while (!parser_->is_done() && body.size > 0) {
-    if (buffer_.size() > 0) {
-      const std::size_t used = parser_->put(buffer_.cdata(), ec);
-      buffer_.consume(used);
-      if (ec == http::error::need_buffer) {
-        ec = {};
-        break;
-      }
-      if (ec && ec != http::error::need_more) break;
-      const bool need_more = ec == http::error::need_more;
-      ec = {};
-      if (!need_more) continue;
-    }
+  for (;;) {
+    DecodeStep step = DecodeBody(*parser_, buffer_, chunk_buffer_.data() + result.size,
+                                 chunk_buffer_.size() - result.size);
+    result.size += step.produced;
+    ec = step.error;
+    if (ec || !step.need_input) break;    // full, done, or malformed
+    if (!fill && result.size > 0) break;  // streaming: send what is here
+    if (result.size == chunk_buffer_.size()) break;
     watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
     auto [read_ec, n] = co_await stream_.ReadSome(buffer_.prepare(ProxyLimits::kRelayChunk));
     watchdog_.Disarm();
@@ -338,7 +332,6 @@ asio::awaitable<ClientSession::DecodeResult> ClientSession::DecodeRequestChunk()
     }
     co_return result;
   }
-  result.size = chunk_buffer_.size() - body.size;
   co_return result;
 }
 
