@@ -44,6 +44,11 @@ void PrintApp(const nlohmann::json& a) {
                              Str(r, "pid"), Str(r, "port"), Str(r, "state"), Str(r, "restarts"),
                              Str(r, "requests"), limits);
     if (r.contains("error")) std::cout << "      error: " << Str(r, "error") << "\n";
+    if (r.value("ejected", false)) {
+      std::cout << fmt::format(
+          "      ejected by the proxy: failing requests (passive health; {} ejection(s))\n",
+          Str(r, "ejections"));
+    }
   }
 }
 

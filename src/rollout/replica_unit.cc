@@ -1,5 +1,7 @@
 #include "rollout/replica_unit.h"
 
+#include "proxy/balancer.h"
+
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -261,6 +263,9 @@ nlohmann::json ReplicaUnit::ToJson() const {
   j["restarts"] = process_ ? process_->restarts() : 0;
   j["requests"] = backend_->requests.load();
   j["inflight"] = backend_->inflight.load();
+  // Passive health, as the proxy sees this replica.
+  j["ejections"] = backend_->ejections.load();
+  j["ejected"] = proxy::Balancer::Ejected(*backend_, std::chrono::steady_clock::now());
   if (!last_exit_.empty()) j["last_exit"] = last_exit_;
   if (!fatal_error_.empty()) j["error"] = fatal_error_;
   if (process_) {
