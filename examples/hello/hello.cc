@@ -1,13 +1,18 @@
 // hello: the demo web service that every Slipway integration test and benchmark deploys.
 // Configured only from the environment (see Usage below); one io_context thread serves any
 // number of connections with C++20 coroutines. Its knobs inject the faults a delivery platform
-// must survive: failures, latency, a slow start, crashes, failing health checks.
+// must survive: failures, latency, a slow start, crashes, failing health checks. Its streaming
+// endpoints (/ws, /upload, /download) let tests push WebSockets and large bodies through the
+// proxy while the app's own memory stays flat.
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/crc.hpp>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -21,10 +26,12 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -39,6 +46,12 @@ constexpr auto kIdleTimeout = 120s;
 // Bounds a request that has started arriving (or a response being written), so a stalled
 // client cannot hold a connection, or a graceful stop, forever.
 constexpr auto kIoTimeout = 30s;
+// /upload reads and /download writes through one buffer of this size: memory stays flat
+// however large the body.
+constexpr std::size_t kStreamChunk = 64 * 1024;
+// Bodies of the other endpoints are read whole; they have no use for one this large.
+constexpr std::uint64_t kMaxSmallBody = 1024 * 1024;
+constexpr std::size_t kMaxWebSocketMessage = 1024 * 1024;
 
 struct Config {
   asio::ip::address host;
@@ -155,11 +168,15 @@ class Server {
 
  private:
   // A connection, shared by its coroutine and the registry used for a graceful stop.
-  struct Conn {
+  struct Conn : std::enable_shared_from_this<Conn> {
     explicit Conn(tcp::socket s) : stream(std::move(s)), idle_timer(stream.get_executor()) {}
     beast::tcp_stream stream;
     asio::steady_timer idle_timer;
     bool idle = false;  // waiting for the first byte of the next request
+    // Set while the connection is an open WebSocket, so a graceful stop can close it.
+    websocket::stream<beast::tcp_stream&>* ws = nullptr;
+    bool ws_writing = false;  // an echo is being written: the echo loop closes after it
+    bool ws_closing = false;  // our close frame is on its way
   };
 
   asio::awaitable<void> Start() {
@@ -210,31 +227,61 @@ class Server {
         if (wec) break;
       }
 
+      // The head first: the path decides whether the body is streamed (/upload), read whole
+      // (everything else), or the connection becomes a WebSocket (/ws).
       conn->stream.expires_after(kIoTimeout);
-      http::request<http::string_body> req;
-      auto [rec, n] =
-          co_await http::async_read(conn->stream, buffer, req, asio::as_tuple(asio::use_awaitable));
-      if (rec) {
-        if (rec.category() == http::make_error_code(http::error::end_of_stream).category() &&
-            rec != http::error::end_of_stream && rec != http::error::partial_message) {
-          // Malformed request: say so once, then close.
-          http::response<http::string_body> bad{http::status::bad_request, 11};
-          SetBody(bad, "bad request\n");
-          bad.keep_alive(false);
-          co_await http::async_write(conn->stream, bad, asio::as_tuple(asio::use_awaitable));
-        }
+      http::request_parser<http::empty_body> head;
+      head.body_limit(boost::none);  // /upload takes any size; the others are held to less below
+      auto [hec, hn] = co_await http::async_read_header(conn->stream, buffer, head,
+                                                        asio::as_tuple(asio::use_awaitable));
+      if (hec) {
+        co_await RefuseMalformed(*conn, hec);
+        break;
+      }
+      std::string_view path = head.get().target();
+      path = path.substr(0, path.find('?'));
+      if (path == "/ws" && websocket::is_upgrade(head.get())) {
+        co_await ServeWebSocket(conn, head.release());
         break;
       }
 
       bool crash = false;
-      auto res = co_await Handle(req, crash);
+      std::optional<http::response<http::string_body>> res;
+      if (path == "/upload" && head.get().method() == http::verb::post) {
+        res = co_await ReadUpload(*conn, buffer, std::move(head));
+        if (!res) break;  // the body could not be read: the connection is out of step
+      } else {
+        http::request_parser<http::string_body> parser(std::move(head));
+        // Beast checks a Content-Length against the limit only while it reads the head, so
+        // that is done here; a chunked body is held to the limit as it arrives.
+        if (parser.content_length().value_or(0) > kMaxSmallBody) {
+          co_await RefuseMalformed(*conn, http::error::body_limit);
+          break;
+        }
+        parser.body_limit(kMaxSmallBody);
+        auto [rec, n] = co_await http::async_read(conn->stream, buffer, parser,
+                                                  asio::as_tuple(asio::use_awaitable));
+        if (rec) {
+          co_await RefuseMalformed(*conn, rec);
+          break;
+        }
+        const auto& req = parser.get();
+        bool is_get = req.method() == http::verb::get || req.method() == http::verb::head;
+        if (auto bytes = QueryNumber(req.target(), "bytes");
+            path == "/download" && is_get && bytes) {
+          if (co_await WriteDownload(*conn, req, *bytes)) continue;
+          break;
+        }
+        res = co_await Handle(req, crash);
+        res->keep_alive(req.keep_alive());
+      }
       // Checked after Handle: a request that was in flight when the stop began gets
       // Connection: close, so its client does not reuse a connection about to go away.
-      bool keep_alive = req.keep_alive() && !stopping_;
-      res.keep_alive(keep_alive);
+      bool keep_alive = res->keep_alive() && !stopping_;
+      res->keep_alive(keep_alive);
       conn->stream.expires_after(kIoTimeout);
       auto [wec, wn] =
-          co_await http::async_write(conn->stream, res, asio::as_tuple(asio::use_awaitable));
+          co_await http::async_write(conn->stream, *res, asio::as_tuple(asio::use_awaitable));
       if (crash) {
         std::printf("hello %s crashing after %llu requests (CRASH_AFTER)\n",
                     config_.version.c_str(), static_cast<unsigned long long>(answered_));
@@ -249,6 +296,163 @@ class Server {
     conn->stream.socket().close(ignored);
     conns_.erase(conn.get());
     MaybeFinish();
+  }
+
+  // A head or body that fails to parse gets one 400, then the connection closes.
+  static asio::awaitable<void> RefuseMalformed(Conn& conn, boost::system::error_code ec) {
+    if (ec.category() != http::make_error_code(http::error::end_of_stream).category() ||
+        ec == http::error::end_of_stream || ec == http::error::partial_message) {
+      co_return;  // the client went away: nobody to answer
+    }
+    http::response<http::string_body> bad{http::status::bad_request, 11};
+    SetBody(bad, "bad request\n");
+    bad.keep_alive(false);
+    co_await http::async_write(conn.stream, bad, asio::as_tuple(asio::use_awaitable));
+  }
+
+  // The value of `name=<digits>` in the target's query, if present and at most 1 TiB.
+  static std::optional<uint64_t> QueryNumber(std::string_view target, std::string_view name) {
+    auto q = target.find('?');
+    if (q == std::string_view::npos) return std::nullopt;
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      std::string_view param = query.substr(0, query.find('&'));
+      query.remove_prefix(std::min(query.size(), param.size() + 1));
+      if (param.size() <= name.size() || !param.starts_with(name) || param[name.size()] != '=') {
+        continue;
+      }
+      std::string_view digits = param.substr(name.size() + 1);
+      uint64_t value = 0;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      if (ec != std::errc() || end != digits.data() + digits.size() || value > (1ull << 40)) {
+        return std::nullopt;
+      }
+      return value;
+    }
+    return std::nullopt;
+  }
+
+  // POST /upload: the body passes through one fixed buffer, counted and checksummed (CRC-32,
+  // the same as Python's zlib.crc32, so a test can check it at C speed). Answers
+  // {"bytes":N,"crc32":C}; nothing when the body could not be read.
+  asio::awaitable<std::optional<http::response<http::string_body>>> ReadUpload(
+      Conn& conn, beast::flat_buffer& buffer, http::request_parser<http::empty_body>&& head) {
+    http::request_parser<http::buffer_body> parser(std::move(head));
+    parser.body_limit(boost::none);  // the endpoint exists to take bodies of any size
+    std::vector<char> chunk(kStreamChunk);
+    boost::crc_32_type crc;
+    uint64_t bytes = 0;
+    while (!parser.is_done()) {
+      auto& body = parser.get().body();
+      body.data = chunk.data();
+      body.size = chunk.size();
+      conn.stream.expires_after(kIoTimeout);
+      auto [ec, n] = co_await http::async_read(conn.stream, buffer, parser,
+                                               asio::as_tuple(asio::use_awaitable));
+      if (ec && ec != http::error::need_buffer) {  // need_buffer: the chunk is full
+        co_await RefuseMalformed(conn, ec);
+        co_return std::nullopt;
+      }
+      std::size_t got = chunk.size() - body.size;
+      crc.process_bytes(chunk.data(), got);
+      bytes += got;
+    }
+    http::response<http::string_body> res{http::status::ok, parser.get().version()};
+    res.set(http::field::server, "hello/" + config_.version);
+    res.set(http::field::content_type, "application/json");
+    res.body() = "{\"bytes\":" + std::to_string(bytes) +
+                 ",\"crc32\":" + std::to_string(crc.checksum()) + "}\n";
+    res.prepare_payload();
+    res.keep_alive(parser.get().keep_alive());
+    co_return res;
+  }
+
+  // GET /download?bytes=N: N bytes of the pattern 0, 1, ..., 255, 0, 1, ... (byte i is i % 256)
+  // with Content-Length, written from one fixed buffer. Returns whether to keep the connection.
+  asio::awaitable<bool> WriteDownload(Conn& conn, const http::request<http::string_body>& req,
+                                      uint64_t bytes) {
+    http::response<http::buffer_body> res{http::status::ok, req.version()};
+    res.set(http::field::server, "hello/" + config_.version);
+    res.set(http::field::content_type, "application/octet-stream");
+    res.content_length(bytes);
+    bool keep_alive = req.keep_alive() && !stopping_;
+    res.keep_alive(keep_alive);
+    res.body().data = nullptr;
+    res.body().more = true;
+    http::response_serializer<http::buffer_body> sr{res};
+    conn.stream.expires_after(kIoTimeout);
+    auto [hec, hn] =
+        co_await http::async_write_header(conn.stream, sr, asio::as_tuple(asio::use_awaitable));
+    if (hec) co_return false;
+    if (req.method() == http::verb::head) co_return keep_alive;
+
+    // kStreamChunk is a multiple of 256, so every chunk starts the pattern at 0.
+    static_assert(kStreamChunk % 256 == 0);
+    std::vector<char> chunk(kStreamChunk);
+    for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i % 256);
+    for (uint64_t left = bytes;;) {
+      std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left, chunk.size()));
+      res.body().data = n > 0 ? chunk.data() : nullptr;
+      res.body().size = n;
+      res.body().more = n > 0;
+      conn.stream.expires_after(kIoTimeout);
+      auto [ec, w] =
+          co_await http::async_write(conn.stream, sr, asio::as_tuple(asio::use_awaitable));
+      if (ec && ec != http::error::need_buffer) co_return false;
+      if (n == 0) break;
+      left -= n;
+    }
+    co_return keep_alive && !stopping_;
+  }
+
+  // GET /ws: a WebSocket that echoes every text or binary message back as "<VERSION>:<msg>",
+  // so a test can see which release answered.
+  asio::awaitable<void> ServeWebSocket(std::shared_ptr<Conn> conn,
+                                       http::request<http::empty_body> req) {
+    conn->stream.expires_never();  // the WebSocket stream keeps its own timeouts
+    websocket::stream<beast::tcp_stream&> ws(conn->stream);
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = kIdleTimeout;
+    timeouts.keep_alive_pings = true;  // a silent peer is pinged before it is given up on
+    ws.set_option(timeouts);
+    ws.set_option(websocket::stream_base::decorator(
+        [server = "hello/" + config_.version](websocket::response_type& r) {
+          r.set(http::field::server, server);
+        }));
+    ws.read_message_max(kMaxWebSocketMessage);
+    // Bytes read past the head stay in Serve's buffer and are not seen by the WebSocket: a
+    // client may send nothing before it has the 101 (RFC 6455, 4.1).
+    auto [aec] = co_await ws.async_accept(req, asio::as_tuple(asio::use_awaitable));
+    if (aec) co_return;
+    conn->ws = &ws;
+    if (stopping_) CloseWebSocket(conn);
+    beast::flat_buffer message;
+    std::string reply;
+    for (;;) {
+      // Ends with websocket::error::closed after either side's close frame.
+      auto [rec, rn] = co_await ws.async_read(message, asio::as_tuple(asio::use_awaitable));
+      if (rec) break;
+      reply = config_.version + ":";
+      reply += beast::buffers_to_string(message.data());
+      message.consume(message.size());
+      ws.text(ws.got_text());
+      conn->ws_writing = true;
+      auto [wec, wn] =
+          co_await ws.async_write(asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
+      conn->ws_writing = false;
+      if (wec) break;
+      if (stopping_) CloseWebSocket(conn);
+    }
+    conn->ws = nullptr;
+  }
+
+  // Sends a close frame (1001, going away); the echo loop's pending read then ends when the
+  // peer answers it. Only when no echo is being written: one write at a time on a WebSocket.
+  static void CloseWebSocket(const std::shared_ptr<Conn>& conn) {
+    if (conn->ws == nullptr || conn->ws_writing || conn->ws_closing) return;
+    conn->ws_closing = true;
+    conn->ws->async_close(websocket::close_code::going_away,
+                          [keep = conn](boost::system::error_code) {});
   }
 
   template <typename Response>
@@ -290,6 +494,23 @@ class Server {
       }
       ++answered_;
       crash = config_.crash_after > 0 && answered_ >= config_.crash_after;
+    } else if (target == "/upload") {  // POST is streamed before it gets here
+      res.result(http::status::method_not_allowed);
+      res.set(http::field::allow, "POST");
+      SetBody(res, "method not allowed\n");
+    } else if (target == "/download") {  // a valid GET is streamed before it gets here
+      if (!is_get) {
+        res.result(http::status::method_not_allowed);
+        res.set(http::field::allow, "GET, HEAD");
+        SetBody(res, "method not allowed\n");
+      } else {
+        res.result(http::status::bad_request);
+        SetBody(res, "want /download?bytes=N with N in 0..2^40\n");
+      }
+    } else if (target == "/ws") {  // a WebSocket handshake is taken before it gets here
+      res.result(http::status::upgrade_required);
+      res.set(http::field::upgrade, "websocket");
+      SetBody(res, "WebSocket upgrade required\n");
     } else {
       res.result(http::status::not_found);
       SetBody(res, "not found\n");
@@ -312,6 +533,9 @@ class Server {
     for (Conn* c : conns_) {
       if (c->idle) {
         c->stream.socket().cancel(ignored);
+      } else if (c->ws != nullptr) {
+        ++in_flight;
+        CloseWebSocket(c->shared_from_this());
       } else {
         ++in_flight;
       }

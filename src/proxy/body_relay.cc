@@ -29,7 +29,10 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 asio::awaitable<ClientSession::Next> ClientSession::RelayResponse() {
   UpstreamConnection& upstream = *upstream_connection_;
-  if (status_ == 101) co_return co_await Tunnel();
+  if (status_ == 101) {
+    lease_.Reset();  // an open WebSocket does not hold its replica's drain
+    co_return co_await Tunnel();
+  }
 
   bool completed = true;
   if (response_sink_ == Framing::kNone) {
@@ -51,6 +54,7 @@ asio::awaitable<ClientSession::Next> ClientSession::RelayResponse() {
           error_code ignored;
           upstream.socket.close(ignored);
           upstream_connection_.reset();
+          lease_.Reset();
           SetUpstreamError(502, "upstream response cut short");
           co_return co_await WriteLocalResponse();
         }
@@ -78,10 +82,15 @@ asio::awaitable<ClientSession::Next> ClientSession::RelayResponse() {
     upstream.socket.close(ignored);
     upstream_connection_.reset();
   }
+  lease_.Reset();  // the answer is relayed: the replica may drain
   LogAccess(completed);
   if (!completed) co_return Next::kClose;
   if (client_keep_alive_) co_return Next::kContinue;
-  stream_.ShutdownSend();
+  if (linger_) {
+    co_await LingeringClose();  // the client may still be sending a body nobody reads
+  } else {
+    stream_.ShutdownSend();
+  }
   co_return Next::kClose;
 }
 

@@ -188,6 +188,7 @@ asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
   policy_ = listener_->Policy();
   deadline_ = request_start_ + policy_->timeouts.total;
   upstream_.reset();
+  lease_.Reset();
   status_ = 0;
   bytes_sent_ = 0;
   head_request_ = false;
@@ -286,14 +287,14 @@ asio::awaitable<ClientSession::Next> ClientSession::ServeRequest() {
   }
 
   backends_ = listener_->pool->Snapshot();
-  BackendLease lease = PickBackend();
-  if (!lease) {
+  lease_ = PickBackend();
+  if (!lease_) {
     SetLocalResponse(
         503, nlohmann::ordered_json{{"error", "no ready replicas"}, {"app", listener_->app}}.dump(),
         request_framing_ == Framing::kNone);
     co_return co_await WriteLocalResponse();
   }
-  upstream_ = lease.backend();  // for the access log
+  upstream_ = lease_.backend();  // for the access log
   PrepareUpstreamRequest();
   if (request_framing_ == Framing::kChunked) {
     if (co_await PrebufferChunkedBody() == Next::kClose) co_return Next::kClose;
@@ -301,11 +302,12 @@ asio::awaitable<ClientSession::Next> ClientSession::ServeRequest() {
   }
   body_in_buffer_ = request_framing_ == Framing::kNone || chunked_in_memory_ ||
                     (request_framing_ == Framing::kLength && buffer_.size() >= request_body_left_);
-  const Exchange exchange = co_await ExchangeWithUpstream(std::move(lease));
+  const Exchange exchange = co_await ExchangeWithUpstream();
   if (exchange == Exchange::kResponse) {
     PrepareClientResponse();
     co_return co_await RelayResponse();
   }
+  lease_.Reset();
   if (upstream_connection_) {
     error_code ignored;
     upstream_connection_->socket.close(ignored);

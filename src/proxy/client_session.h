@@ -84,7 +84,8 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   boost::asio::awaitable<Next> ReadRequestHead();
   boost::asio::awaitable<Next> ServeRequest();
   void PrepareUpstreamRequest();
-  boost::asio::awaitable<Exchange> ExchangeWithUpstream(BackendLease lease);
+  // Uses and updates lease_ (a retry moves it to another backend).
+  boost::asio::awaitable<Exchange> ExchangeWithUpstream();
   void PrepareClientResponse();
   boost::asio::awaitable<Next> RelayResponse();
   boost::asio::awaitable<Next> Tunnel();  // after a 101 (WebSocket): bytes both ways
@@ -115,6 +116,7 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
     bool response_started = false;  // some response byte was read
     bool client_failed = false;     // the client's body could not be read (it left)
     bool body_too_large = false;    // the client's chunked body passed the limit (answered 413)
+    bool answered_early = false;    // the upstream answered before the whole body was sent
   };
   boost::asio::awaitable<boost::system::error_code> Connect(UpstreamConnection& connection,
                                                             const Backend& backend);
@@ -174,6 +176,10 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   std::chrono::steady_clock::time_point request_start_;
   std::chrono::steady_clock::time_point deadline_;  // request_start_ + timeouts.total
   std::shared_ptr<Backend> upstream_;  // the backend the request went to; null: answered locally
+  // Holds the backend's in-flight count from the pick until the answer's last byte is relayed,
+  // so a draining replica is not stopped under a streaming body. Released before a WebSocket
+  // tunnel: open sockets do not hold a drain (the replica closes them on SIGTERM).
+  BackendLease lease_;
   bool head_request_ = false;
   bool upgrade_requested_ = false;  // WebSocket upgrade asked for
   Framing request_framing_ = Framing::kNone;

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
@@ -35,6 +36,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -56,7 +58,8 @@ bool IsIdempotent(http::verb method) {
 
 }  // namespace
 
-asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream(BackendLease lease) {
+asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
+  BackendLease& lease = lease_;
   const bool idempotent = IsIdempotent(parser_->get().method());
   bool tried_other_backend = false;
   bool fresh_only = false;
@@ -190,11 +193,31 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendAndReceiveHead(
     trip.timed_out = watchdog_.fired();
     co_return trip;
   }
+  bool answered_early = false;
   if (!body_in_buffer_) {
-    RoundTrip streamed = co_await SendRequestBody(connection);
-    if (streamed.error) co_return streamed;
+    // Streamed while watching the upstream: an app may answer (413, 401, a redirect) before
+    // the body is all there, and then stop reading it. That answer is the client's, not a 502.
+    auto sent = co_await (SendRequestBody(connection) ||
+                          connection.socket.async_wait(tcp::socket::wait_read, kUseTuple));
+    if (sent.index() == 0) {
+      RoundTrip streamed = std::get<0>(std::move(sent));
+      if (streamed.error) co_return streamed;
+    } else {
+      answered_early = true;
+    }
   }
   trip.error = co_await ReadResponseHead(connection, trip);
+  if (answered_early && !trip.error) {
+    // Part of the body was never sent: the upstream connection is done, and the rest of the
+    // client's body is read and dropped after the answer (lingering close).
+    upstream_reusable_ = false;
+    client_keep_alive_ = false;
+    linger_ = true;
+    log::Info("upstream answered before the request body was sent",
+              {{"app", listener_->app},
+               {"request_id", request_id_},
+               {"status", response_parser_->get().result_int()}});
+  }
   if (!trip.error && request_framing_ == Framing::kLength && body_in_buffer_ &&
       !chunked_in_memory_) {
     buffer_.consume(request_body_left_);  // the body is delivered: past it, the next request

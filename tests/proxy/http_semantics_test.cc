@@ -3,6 +3,7 @@
 // limits and timeouts.
 #include <zlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -344,6 +345,46 @@ TEST_F(HttpSemanticsTest, ResponseCutShortNeverLooksComplete) {
   std::string raw = client.ReadToEof();  // the proxy closes: the client knows it is short
   EXPECT_EQ(raw.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_LT(raw.size() - raw.find("\r\n\r\n") - 4, 100000u);
+}
+
+TEST_F(HttpSemanticsTest, AnEarlyAnswerReachesTheClientInsteadOfA502) {
+  // The app refuses the upload from its head alone and closes without reading the body.
+  ScriptedBackend backend(
+      [](const RawRequest&, RawConnection& c) {
+        c.Write(
+            "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n"
+            "\r\ntoo big!");
+        return false;
+      },
+      ScriptedBackend::Read::kHeadOnly);
+  StartProxy({backend.MakeBackend()});
+  TestClient client = Client();
+  client.Send("POST /up HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10485760\r\n\r\n" +
+              std::string(256 * 1024, 'x'));  // a quarter of a MiB, then the client waits
+  Message response = client.Read();
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.body, "too big!");
+  EXPECT_EQ(response.Header("Connection"), "close");  // the rest of the body is not read
+}
+
+TEST_F(HttpSemanticsTest, AStreamingAnswerHoldsItsBackendInFlightUntilTheLastByte) {
+  std::atomic<bool> finish{false};
+  ScriptedBackend backend([&](const RawRequest&, RawConnection& c) {
+    c.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+    WaitFor([&] { return finish.load(); }, std::chrono::seconds(10));
+    c.Write("world");
+    return true;
+  });
+  std::shared_ptr<Backend> b = backend.MakeBackend();
+  StartProxy({b});
+  TestClient client = Client();
+  client.Send(Get());
+  EXPECT_EQ(client.ReadUntil("hello").substr(0, 15), "HTTP/1.1 200 OK");
+  // Half the body is out: a drain must still wait for this request.
+  EXPECT_EQ(b->inflight.load(), 1);
+  finish = true;
+  EXPECT_EQ(client.ReadUntil("world").substr(0, 5), "world");
+  EXPECT_TRUE(WaitFor([&] { return b->inflight.load() == 0; }));
 }
 
 TEST_F(HttpSemanticsTest, ForwardedHeaderIsAppended) {

@@ -39,13 +39,14 @@ std::size_t FillUntil(int fd, std::string& buffer, const std::string& marker, st
 }
 
 // One request from `buffer` (reading more from `fd` as needed); false when the peer is gone.
-bool ReadRequest(int fd, std::string& buffer, RawRequest& out) {
+bool ReadRequest(int fd, std::string& buffer, RawRequest& out, bool head_only) {
   std::size_t end = FillUntil(fd, buffer, "\r\n\r\n", 0);
   if (end == std::string::npos) return false;
   out = RawRequest{};
   out.head = buffer.substr(0, end + 4);
   buffer.erase(0, end + 4);
   out.chunked = Lower(out.Header("Transfer-Encoding")) == "chunked";
+  if (head_only) return true;
   if (out.chunked) {
     for (;;) {
       std::size_t line = FillUntil(fd, buffer, "\r\n", 0);
@@ -106,7 +107,8 @@ std::string RawConnection::ReadSome() {
   return n > 0 ? std::string(chunk, static_cast<std::size_t>(n)) : std::string();
 }
 
-ScriptedBackend::ScriptedBackend(Handler handler) : handler_(std::move(handler)) {
+ScriptedBackend::ScriptedBackend(Handler handler, Read read)
+    : handler_(std::move(handler)), read_(read) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -152,7 +154,7 @@ ScriptedBackend::~ScriptedBackend() {
 void ScriptedBackend::Serve(int fd) {
   std::string buffer;
   RawRequest request;
-  while (!stopping_ && ReadRequest(fd, buffer, request)) {
+  while (!stopping_ && ReadRequest(fd, buffer, request, read_ == Read::kHeadOnly)) {
     {
       std::lock_guard lock(mu_);
       last_ = request;

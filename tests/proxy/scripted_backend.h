@@ -43,7 +43,10 @@ class ScriptedBackend {
   // Called for each request; returns false to close the connection afterwards.
   using Handler = std::function<bool(const RawRequest&, RawConnection&)>;
 
-  explicit ScriptedBackend(Handler handler);
+  // kHeadOnly: the handler is called once the head is read, the body left unread in the socket
+  // (an app that answers early); RawRequest::body is then empty.
+  enum class Read { kWhole, kHeadOnly };
+  explicit ScriptedBackend(Handler handler, Read read = Read::kWhole);
   ~ScriptedBackend();
 
   std::uint16_t port() const { return port_; }
@@ -55,6 +58,7 @@ class ScriptedBackend {
   void Serve(int fd);
 
   Handler handler_;
+  Read read_;
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<int> requests_{0};
