@@ -52,18 +52,32 @@ std::string TooLargeBody(std::uint64_t limit) {
 void Watchdog::Arm(std::chrono::steady_clock::duration timeout, tcp::socket& socket,
                    std::shared_ptr<void> owner) {
   fired_ = false;
-  timer_.expires_after(timeout);
+  socket_ = &socket;
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+  if (waiting_ && timer_.expiry() <= deadline_) return;  // it wakes first and re-waits
+  Wait(std::move(owner));
+}
+
+void Watchdog::Wait(std::shared_ptr<void> owner) {
+  timer_.expires_at(deadline_);  // supersedes a pending wait (its handler sees the generation)
+  waiting_ = true;
   timer_.async_wait(
-      [this, generation = ++generation_, &socket, owner = std::move(owner)](const error_code& ec) {
-        if (ec || generation != generation_) return;  // disarmed, or re-armed since
+      [this, generation = ++generation_, owner = std::move(owner)](const error_code& ec) mutable {
+        if (generation != generation_) return;  // superseded by a nearer deadline
+        waiting_ = false;
+        if (ec || socket_ == nullptr) return;  // stopped, or nothing armed: the timer rests
+        if (std::chrono::steady_clock::now() < deadline_) return Wait(std::move(owner));
         fired_ = true;
         error_code ignored;
-        socket.cancel(ignored);
+        socket_->cancel(ignored);
+        socket_ = nullptr;
       });
 }
 
-void Watchdog::Disarm() {
+void Watchdog::Stop() {
+  socket_ = nullptr;
   ++generation_;
+  waiting_ = false;
   timer_.cancel();
 }
 
@@ -155,7 +169,7 @@ asio::awaitable<void> ClientSession::Run() {
     if (co_await ReadRequestHead() == Next::kClose) break;  // 2. head (limits, 400/414/431/413)
     if (co_await ServeRequest() == Next::kClose) break;     // 3. pick, forward, relay
   }
-  watchdog_.Disarm();
+  watchdog_.Stop();
   if (upstream_connection_) {
     error_code ignored;
     upstream_connection_->socket.close(ignored);

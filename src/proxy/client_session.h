@@ -36,21 +36,32 @@ struct ProxyLimits {
   static constexpr std::chrono::seconds kLingerTimeout{2};  // draining input before close
 };
 
-// Cancels the socket it is armed on when the deadline passes. One per session, reused.
+// Cancels the socket it is armed on when the deadline passes. One per session, reused for every
+// operation. Lazy: Arm and Disarm only move the deadline; the timer is re-armed only when a new
+// deadline is earlier than the pending wait, and a wait that ends early re-waits for the rest.
+// Deadlines mostly move later (a new operation starts after the last), so a busy connection
+// costs a timer syscall about once per timeout period instead of once per operation.
 class Watchdog {
  public:
   explicit Watchdog(const boost::asio::any_io_executor& executor) : timer_(executor) {}
-  // `owner` is kept alive until the timer's handler has run. Every Arm is paired with a Disarm
-  // before `socket` may be destroyed.
+  // `owner` is kept alive while a wait is pending. Every Arm is paired with a Disarm before
+  // `socket` may be destroyed.
   void Arm(std::chrono::steady_clock::duration timeout, boost::asio::ip::tcp::socket& socket,
            std::shared_ptr<void> owner);
-  void Disarm();
+  void Disarm() { socket_ = nullptr; }
+  // Cancels a pending wait, so it lets go of its owner now (the session is ending).
+  void Stop();
   // True when the last armed deadline passed (the socket's operation then failed).
   bool fired() const { return fired_; }
 
  private:
+  void Wait(std::shared_ptr<void> owner);
+
   boost::asio::steady_timer timer_;
-  std::uint64_t generation_ = 0;
+  std::chrono::steady_clock::time_point deadline_{};
+  boost::asio::ip::tcp::socket* socket_ = nullptr;  // armed on; null: disarmed
+  std::uint64_t generation_ = 0;                    // of the pending wait
+  bool waiting_ = false;
   bool fired_ = false;
 };
 

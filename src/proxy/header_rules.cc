@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
 #include "common/ids.h"
@@ -11,10 +12,17 @@ namespace slipway::proxy {
 namespace http = boost::beast::http;
 
 void RemoveHopByHopHeaders(http::fields& fields) {
-  std::vector<std::string> named;
+  thread_local std::vector<std::string> named;  // reused: no allocation per message
+  named.clear();
   auto [first, last] = fields.equal_range(http::field::connection);
   for (auto it = first; it != last; ++it) {
-    for (auto token : http::token_list(it->value())) named.emplace_back(token);
+    for (auto token : http::token_list(it->value())) {
+      // The common options name no header: nothing to remove for them.
+      if (boost::beast::iequals(token, "keep-alive") || boost::beast::iequals(token, "close")) {
+        continue;
+      }
+      named.emplace_back(token);
+    }
   }
   for (const std::string& name : named) fields.erase(name);
   fields.erase(http::field::connection);
@@ -37,7 +45,10 @@ std::string AssignRequestId(http::fields& fields) {
 }
 
 void SetForwardedHeaders(http::fields& fields, std::string_view client_ip, std::string_view proto) {
-  std::string forwarded_for;
+  // Built in per-thread scratch strings: the fields copy the value, so no allocation per request.
+  thread_local std::string forwarded_for, forwarded;
+  forwarded_for.clear();
+  forwarded.clear();
   auto [first, last] = fields.equal_range("X-Forwarded-For");
   for (auto it = first; it != last; ++it) {
     if (!forwarded_for.empty()) forwarded_for += ", ";
@@ -48,7 +59,6 @@ void SetForwardedHeaders(http::fields& fields, std::string_view client_ip, std::
   fields.set("X-Forwarded-For", forwarded_for);
   fields.set("X-Forwarded-Proto", proto);
 
-  std::string forwarded;
   auto [ffirst, flast] = fields.equal_range(http::field::forwarded);
   for (auto it = ffirst; it != flast; ++it) {
     if (!forwarded.empty()) forwarded += ", ";
@@ -89,16 +99,18 @@ std::string HttpsLocation(std::string_view host, std::uint16_t https_port,
 }
 
 void AppendVia(http::fields& fields, unsigned version) {
-  const std::string own =
-      std::to_string(version / 10) + "." + std::to_string(version % 10) + " slipway";
-  std::string via;
+  thread_local std::string via;  // see SetForwardedHeaders
+  via.clear();
   auto [first, last] = fields.equal_range(http::field::via);
   for (auto it = first; it != last; ++it) {
     if (!via.empty()) via += ", ";
     via += it->value();
   }
   if (!via.empty()) via += ", ";
-  via += own;
+  via += static_cast<char>('0' + version / 10 % 10);
+  via += '.';
+  via += static_cast<char>('0' + version % 10);
+  via += " slipway";
   fields.set(http::field::via, via);
 }
 

@@ -41,6 +41,7 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeadRead = 16 * 1024;  // a head and, often, the whole small body
 
 bool IsIdempotent(http::verb method) {
   switch (method) {
@@ -367,9 +368,32 @@ asio::awaitable<error_code> ClientSession::ReadResponseHead(UpstreamConnection& 
     response_parser_->header_limit(ProxyLimits::kUpstreamHeaderLimit);
     response_parser_->body_limit(boost::none);  // streamed: no limit
     if (head_request_) response_parser_->skip(true);
-    auto [read_ec, read] = co_await http::async_read_header(connection.socket, connection.buffer,
-                                                            *response_parser_, kUseTuple);
-    if (read > 0 || connection.buffer.size() > 0) trip.response_started = true;
+    // Read and parse by hand rather than with Beast's composed read: one read per segment into
+    // the connection's buffer, and no composed-operation state per request.
+    error_code read_ec;
+    while (!response_parser_->is_header_done()) {
+      if (connection.buffer.size() > 0) {
+        const std::size_t used = response_parser_->put(connection.buffer.cdata(), read_ec);
+        connection.buffer.consume(used);
+        if (!read_ec) continue;
+        if (read_ec != http::error::need_more) break;
+        read_ec = {};
+        if (connection.buffer.size() >= ProxyLimits::kUpstreamHeaderLimit) {
+          read_ec = http::error::header_limit;
+          break;
+        }
+      }
+      auto [ec, n] = co_await connection.socket.async_read_some(
+          connection.buffer.prepare(kHeadRead), kUseTuple);
+      connection.buffer.commit(n);
+      if (n > 0) trip.response_started = true;
+      if (ec) {
+        read_ec = ec == asio::error::eof && !trip.response_started
+                      ? make_error_code(http::error::end_of_stream)
+                      : ec;
+        break;
+      }
+    }
     if (read_ec) {
       result = read_ec;
       break;

@@ -387,6 +387,32 @@ TEST_F(HttpSemanticsTest, AStreamingAnswerHoldsItsBackendInFlightUntilTheLastByt
   EXPECT_TRUE(WaitFor([&] { return b->inflight.load() == 0; }));
 }
 
+TEST_F(HttpSemanticsTest, AReplicaAnswering5xxIsEjectedAndComesBackAfterTheBackoff) {
+  std::atomic<bool> broken{true};
+  ScriptedBackend bad([&](const RawRequest&, RawConnection& c) {
+    c.Write(broken ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nbad"
+                   : OkResponse("bad-fixed"));
+    return true;
+  });
+  ScriptedBackend good([](const RawRequest&, RawConnection& c) {
+    c.Write(OkResponse("good"));
+    return true;
+  });
+  options_.outlier.consecutive_failures = 3;
+  options_.outlier.base_ejection = std::chrono::milliseconds(300);
+  std::shared_ptr<Backend> bad_backend = bad.MakeBackend("bad");
+  StartProxy({bad_backend, good.MakeBackend("good")});
+  TestClient client = Client();
+  int errors = 0;
+  for (int i = 0; i < 20; ++i) errors += client.RoundTrip(Get()).status == 500 ? 1 : 0;
+  EXPECT_EQ(errors, 3);  // its third failure in a row ejected it; everything after went to good
+  EXPECT_EQ(bad_backend->ejections.load(), 1u);
+
+  broken = false;  // fixed: once the back-off passes it gets traffic again
+  EXPECT_TRUE(WaitFor([&] { return client.RoundTrip(Get()).body == "bad-fixed"; },
+                      std::chrono::seconds(5)));
+}
+
 TEST_F(HttpSemanticsTest, ForwardedHeaderIsAppended) {
   ScriptedBackend backend([](const RawRequest& r, RawConnection& c) {
     c.Write(OkResponse(r.Header("Forwarded")));
