@@ -199,3 +199,40 @@ TEST(AccessLogUnitTest, PathWithoutQuery) {
 
 }  // namespace
 }  // namespace slipway::proxy::testing
+
+namespace slipway::proxy {
+namespace {
+
+TEST(AccessLogLineTest, EveryFieldIsValidJsonWhateverThePathHolds) {
+  AccessRecord r;
+  r.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1714564800123));
+  r.request_id = "abc";
+  r.app = "hello";
+  r.method = "GET";
+  r.path =
+      "/q\"uote\\back\x01"
+      "ctl/caf\xc3\xa9/bad\xff\xc3(/\xf0\x9f\x9a\x80";
+  r.status = 200;
+  r.bytes_sent = 5;
+  r.duration_ms = 0.4204999;
+  r.client = "127.0.0.1";
+  std::string line;
+  AccessLog::AppendLine(line, r);
+  ASSERT_EQ(line.back(), '\n');
+  nlohmann::json j = nlohmann::json::parse(line);  // throws on invalid JSON or UTF-8
+  EXPECT_EQ(j["ts"], "2024-05-01T12:00:00.123Z");
+  EXPECT_EQ(j["path"],
+            "/q\"uote\\back\x01"
+            "ctl/caf\xc3\xa9/bad\xef\xbf\xbd\xef\xbf\xbd(/\xf0\x9f\x9a\x80");
+  EXPECT_EQ(j["status"], 200);
+  EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 0.42);
+  EXPECT_TRUE(j["upstream"].is_null());
+  EXPECT_TRUE(j["release"].is_null());
+  EXPECT_EQ(j["client"], "127.0.0.1");
+  std::vector<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys.size(), 11u);
+}
+
+}  // namespace
+}  // namespace slipway::proxy
