@@ -106,8 +106,7 @@ asio::awaitable<ClientSession::Piece> ClientSession::NextResponsePiece() {
       if (upstream.buffer.size() == 0) {
         const std::size_t want = static_cast<std::size_t>(
             std::min<std::uint64_t>(response_body_left_, ProxyLimits::kRelayChunk));
-        watchdog_.Arm(Budget(policy_->timeouts.upstream_response), upstream.socket,
-                      shared_from_this());
+        Guard(policy_->timeouts.upstream_response, upstream.socket);
         auto [ec, n] =
             co_await upstream.socket.async_read_some(upstream.buffer.prepare(want), kUseTuple);
         watchdog_.Disarm();
@@ -125,8 +124,7 @@ asio::awaitable<ClientSession::Piece> ClientSession::NextResponsePiece() {
     }
     case Framing::kUntilClose: {
       if (upstream.buffer.size() == 0) {
-        watchdog_.Arm(Budget(policy_->timeouts.upstream_response), upstream.socket,
-                      shared_from_this());
+        Guard(policy_->timeouts.upstream_response, upstream.socket);
         auto [ec, n] = co_await upstream.socket.async_read_some(
             upstream.buffer.prepare(ProxyLimits::kRelayChunk), kUseTuple);
         watchdog_.Disarm();
@@ -158,8 +156,7 @@ asio::awaitable<ClientSession::Piece> ClientSession::NextResponsePiece() {
           piece.last = response_parser_->is_done();
           co_return piece;
         }
-        watchdog_.Arm(Budget(policy_->timeouts.upstream_response), upstream.socket,
-                      shared_from_this());
+        Guard(policy_->timeouts.upstream_response, upstream.socket);
         auto [read_ec, n] = co_await upstream.socket.async_read_some(
             upstream.buffer.prepare(ProxyLimits::kRelayChunk), kUseTuple);
         watchdog_.Disarm();
@@ -212,7 +209,7 @@ asio::awaitable<error_code> ClientSession::WriteClientPiece(std::string_view dat
     buffers[1] = asio::buffer(data);
   }
   if (asio::buffer_size(buffers) == 0) co_return error_code{};
-  watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
+  Guard(policy_->timeouts.idle, stream_.tcp());
   auto [ec, n] = co_await stream_.Write(buffers);
   watchdog_.Disarm();
   if (!ec) {

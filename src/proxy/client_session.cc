@@ -49,13 +49,12 @@ std::string TooLargeBody(std::uint64_t limit) {
 
 }  // namespace
 
-void Watchdog::Arm(std::chrono::steady_clock::duration timeout, tcp::socket& socket,
-                   std::shared_ptr<void> owner) {
+void Watchdog::ArmUntil(std::chrono::steady_clock::time_point deadline, tcp::socket& socket) {
   fired_ = false;
   socket_ = &socket;
-  deadline_ = std::chrono::steady_clock::now() + timeout;
+  deadline_ = deadline;
   if (waiting_ && timer_.expiry() <= deadline_) return;  // it wakes first and re-waits
-  Wait(std::move(owner));
+  Wait(owner_.lock());
 }
 
 void Watchdog::Wait(std::shared_ptr<void> owner) {
@@ -108,6 +107,7 @@ void ClientSession::Start(std::shared_ptr<ListenerState> listener, tcp::socket s
                           std::shared_ptr<asio::ssl::context> tls) {
   auto session = std::make_shared<ClientSession>(listener, std::move(socket), open_connections,
                                                  std::move(tls));
+  session->watchdog_.SetOwner(session);
   session->registration_ = listener->Register(session);
   session->registered_ = true;
   auto executor = session->stream_.tcp().get_executor();
@@ -147,16 +147,15 @@ void ClientSession::RecordOutcome(Backend& backend, UpstreamOutcome outcome) {
   policy_->balancer->Record(*backends_, backend, outcome, std::chrono::steady_clock::now());
 }
 
-std::chrono::steady_clock::duration ClientSession::Budget(std::chrono::milliseconds op) const {
-  const auto left = deadline_ - std::chrono::steady_clock::now();
-  return std::max(std::chrono::steady_clock::duration::zero(), std::min<decltype(left)>(op, left));
+void ClientSession::Guard(std::chrono::milliseconds op, tcp::socket& socket) {
+  watchdog_.ArmUntil(std::min(std::chrono::steady_clock::now() + op, deadline_), socket);
 }
 
 // The request path. Every step is a member function; the order is fixed here.
 asio::awaitable<void> ClientSession::Run() {
   if (stream_.tls()) {
     policy_ = listener_->Policy();
-    watchdog_.Arm(policy_->timeouts.header, stream_.tcp(), shared_from_this());
+    watchdog_.Arm(policy_->timeouts.header, stream_.tcp());
     error_code ec = co_await stream_.Handshake();
     watchdog_.Disarm();
     if (ec) {
@@ -186,8 +185,7 @@ asio::awaitable<bool> ClientSession::WaitForRequest() {
   if (chunk_buffer_.capacity() > 0) std::vector<char>().swap(chunk_buffer_);
   policy_ = listener_->Policy();
   idle_ = true;
-  watchdog_.Arm(first_request_ ? policy_->timeouts.header : policy_->timeouts.idle, stream_.tcp(),
-                shared_from_this());
+  watchdog_.Arm(first_request_ ? policy_->timeouts.header : policy_->timeouts.idle, stream_.tcp());
   auto [ec, n] = co_await stream_.ReadSome(buffer_.prepare(kReadChunk));
   watchdog_.Disarm();
   idle_ = false;
@@ -221,7 +219,7 @@ asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
   parser_->body_limit(limits.max_request_body);
 
   // The raw head first: what the parser would silently repair (obs-fold) is refused here.
-  watchdog_.Arm(Budget(policy_->timeouts.header), stream_.tcp(), shared_from_this());
+  Guard(policy_->timeouts.header, stream_.tcp());
   for (;;) {
     const auto data = buffer_.cdata();
     HeadScan scan = ScanRequestHead({static_cast<const char*>(data.data()), data.size()});
@@ -501,7 +499,7 @@ void ClientSession::Refuse(unsigned status, std::string body) {
 }
 
 asio::awaitable<ClientSession::Next> ClientSession::WriteLocalResponse() {
-  watchdog_.Arm(policy_->timeouts.idle, stream_.tcp(), shared_from_this());
+  watchdog_.Arm(policy_->timeouts.idle, stream_.tcp());
   // A named array: GCC 12 miscompiles an aggregate temporary inside a co_await expression.
   const WriteBuffers buffers{
       asio::buffer(head_out_),
@@ -524,7 +522,7 @@ asio::awaitable<ClientSession::Next> ClientSession::WriteLocalResponse() {
 // reset the connection and could destroy the answer before the client reads it.
 asio::awaitable<void> ClientSession::LingeringClose() {
   stream_.ShutdownSend();
-  watchdog_.Arm(ProxyLimits::kLingerTimeout, stream_.tcp(), shared_from_this());
+  watchdog_.Arm(ProxyLimits::kLingerTimeout, stream_.tcp());
   std::size_t discarded = 0;
   char sink[kReadChunk];
   while (discarded < kMaxLingerBytes) {

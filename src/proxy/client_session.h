@@ -44,10 +44,14 @@ struct ProxyLimits {
 class Watchdog {
  public:
   explicit Watchdog(const boost::asio::any_io_executor& executor) : timer_(executor) {}
-  // `owner` is kept alive while a wait is pending. Every Arm is paired with a Disarm before
-  // `socket` may be destroyed.
-  void Arm(std::chrono::steady_clock::duration timeout, boost::asio::ip::tcp::socket& socket,
-           std::shared_ptr<void> owner);
+  // Whom a pending wait keeps alive (locked only when a wait starts, not per Arm).
+  void SetOwner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+  // Every Arm is paired with a Disarm before `socket` may be destroyed.
+  void ArmUntil(std::chrono::steady_clock::time_point deadline,
+                boost::asio::ip::tcp::socket& socket);
+  void Arm(std::chrono::steady_clock::duration timeout, boost::asio::ip::tcp::socket& socket) {
+    ArmUntil(std::chrono::steady_clock::now() + timeout, socket);
+  }
   void Disarm() { socket_ = nullptr; }
   // Cancels a pending wait, so it lets go of its owner now (the session is ending).
   void Stop();
@@ -58,6 +62,7 @@ class Watchdog {
   void Wait(std::shared_ptr<void> owner);
 
   boost::asio::steady_timer timer_;
+  std::weak_ptr<void> owner_;
   std::chrono::steady_clock::time_point deadline_{};
   boost::asio::ip::tcp::socket* socket_ = nullptr;  // armed on; null: disarmed
   std::uint64_t generation_ = 0;                    // of the pending wait
@@ -116,8 +121,8 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   BackendLease PickBackend(const Backend* exclude = nullptr);
   void RecordOutcome(Backend& backend, UpstreamOutcome outcome);
 
-  // Timeouts: `op` capped by what is left of the request's total budget.
-  std::chrono::steady_clock::duration Budget(std::chrono::milliseconds op) const;
+  // Arms the watchdog on `socket` for `op`, capped by what is left of the request's total budget.
+  void Guard(std::chrono::milliseconds op, boost::asio::ip::tcp::socket& socket);
 
   // Upstream side (upstream_exchange.cc).
   struct RoundTrip {

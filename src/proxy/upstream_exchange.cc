@@ -149,7 +149,7 @@ asio::awaitable<error_code> ClientSession::Connect(UpstreamConnection& connectio
   error_code ec;
   auto address = asio::ip::make_address(backend.host, ec);
   if (ec) co_return ec;
-  watchdog_.Arm(Budget(policy_->timeouts.upstream_connect), connection.socket, shared_from_this());
+  Guard(policy_->timeouts.upstream_connect, connection.socket);
   auto [connect_ec] =
       co_await connection.socket.async_connect(tcp::endpoint(address, backend.port), kUseTuple);
   watchdog_.Disarm();
@@ -163,7 +163,7 @@ asio::awaitable<error_code> ClientSession::Send100Continue() {
   if (!expect_continue_) co_return error_code{};
   expect_continue_ = false;
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
+  Guard(policy_->timeouts.idle, stream_.tcp());
   auto [ec, n] = co_await stream_.Write(asio::buffer(kContinue));
   watchdog_.Disarm();
   co_return ec;
@@ -182,7 +182,7 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendAndReceiveHead(
   head_out_.clear();
   AppendRequestHead(parser_->get(), head_out_);
 
-  watchdog_.Arm(Budget(policy_->timeouts.upstream_response), connection.socket, shared_from_this());
+  Guard(policy_->timeouts.upstream_response, connection.socket);
   const std::array<asio::const_buffer, 2> head_and_body{asio::buffer(head_out_),
                                                         asio::buffer(body)};
   auto [write_ec, written] =
@@ -240,8 +240,7 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendRequestBody(
   }
   auto write_upstream =
       [&](const std::array<asio::const_buffer, 3>& pieces) -> asio::awaitable<error_code> {
-    watchdog_.Arm(Budget(policy_->timeouts.upstream_response), connection.socket,
-                  shared_from_this());
+    Guard(policy_->timeouts.upstream_response, connection.socket);
     auto [ec, n] = co_await asio::async_write(connection.socket, pieces, kUseTuple);
     watchdog_.Disarm();
     co_return ec;
@@ -251,7 +250,7 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendRequestBody(
                                  ? static_cast<std::size_t>(std::min<std::uint64_t>(
                                        request_body_left_, ProxyLimits::kRelayChunk))
                                  : ProxyLimits::kRelayChunk;
-    watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
+    Guard(policy_->timeouts.idle, stream_.tcp());
     auto [ec, n] = co_await stream_.ReadSome(buffer_.prepare(want));
     watchdog_.Disarm();
     buffer_.commit(n);
@@ -333,7 +332,7 @@ asio::awaitable<ClientSession::DecodeResult> ClientSession::DecodeRequestChunk(b
     if (ec || !step.need_input) break;    // full, done, or malformed
     if (!fill && result.size > 0) break;  // streaming: send what is here
     if (result.size == chunk_buffer_.size()) break;
-    watchdog_.Arm(Budget(policy_->timeouts.idle), stream_.tcp(), shared_from_this());
+    Guard(policy_->timeouts.idle, stream_.tcp());
     auto [read_ec, n] = co_await stream_.ReadSome(buffer_.prepare(ProxyLimits::kRelayChunk));
     watchdog_.Disarm();
     buffer_.commit(n);
@@ -361,7 +360,7 @@ asio::awaitable<ClientSession::DecodeResult> ClientSession::DecodeRequestChunk(b
 
 asio::awaitable<error_code> ClientSession::ReadResponseHead(UpstreamConnection& connection,
                                                             RoundTrip& trip) {
-  watchdog_.Arm(Budget(policy_->timeouts.upstream_response), connection.socket, shared_from_this());
+  Guard(policy_->timeouts.upstream_response, connection.socket);
   error_code result;
   for (;;) {
     response_parser_.emplace();
