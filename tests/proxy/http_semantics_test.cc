@@ -1,6 +1,10 @@
 // HTTP/1.1 semantics through the proxy, against backends that answer byte for byte: bodies
 // streamed both ways in every framing, 100-continue, pipelining, WebSocket upgrade, gzip,
 // limits and timeouts.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -332,6 +336,92 @@ TEST_F(HttpSemanticsTest, SlowUpstreamIs504AfterTheResponseTimeout) {
   EXPECT_EQ(response.status, 504);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_NE(response.Header("Connection"), "close");  // the client connection is fine
+}
+
+TEST_F(HttpSemanticsTest, ASlowHeadIsCutAtTheHeaderTimeout) {
+  ScriptedBackend backend([](const RawRequest&, RawConnection& c) {
+    c.Write(OkResponse("x"));
+    return true;
+  });
+  options_.timeouts.header = std::chrono::milliseconds(300);
+  StartProxy({backend.MakeBackend()});
+  TestClient client = Client();
+  auto start = std::chrono::steady_clock::now();
+  client.Send("GET / HTTP/1.1\r\nHost: app.test\r\n");  // slowloris: the head never ends
+  EXPECT_TRUE(client.ServerClosed());
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(250));
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_EQ(backend.requests(), 0);
+}
+
+TEST_F(HttpSemanticsTest, AnIdleKeepAliveConnectionIsClosedAtTheIdleTimeout) {
+  ScriptedBackend backend([](const RawRequest&, RawConnection& c) {
+    c.Write(OkResponse("x"));
+    return true;
+  });
+  options_.timeouts.idle = std::chrono::milliseconds(300);
+  StartProxy({backend.MakeBackend()});
+  TestClient client = Client();
+  ASSERT_EQ(client.RoundTrip(Get()).status, 200);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.ServerClosed());  // closed cleanly (EOF), not reset
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+}
+
+TEST_F(HttpSemanticsTest, TheTotalTimeoutBoundsASlowTrickleOfABody) {
+  ScriptedBackend backend([](const RawRequest&, RawConnection& c) {
+    c.Write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+    for (int i = 0; i < 100; ++i) {  // a byte every 50 ms: each read is quick, the whole is not
+      try {
+        c.Write("x");
+      } catch (const std::exception&) {
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  });
+  options_.timeouts.total = std::chrono::milliseconds(500);
+  StartProxy({backend.MakeBackend()});
+  TestClient client = Client();
+  auto start = std::chrono::steady_clock::now();
+  client.Send(Get());
+  std::string raw = client.ReadToEof();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_LT(raw.size() - raw.find("\r\n\r\n") - 4, 1000u);  // cut: visibly short
+}
+
+TEST_F(HttpSemanticsTest, ABackendThatNeverAcceptsIs502AfterTheConnectTimeout) {
+  // A listener with a full accept queue: Linux drops further SYNs, so a connect hangs.
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {  // bounded: enough to fill a backlog of 0 (+1)
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(fd);
+  }
+  auto stuck = std::make_shared<Backend>();
+  stuck->id = "stuck";
+  stuck->port = ntohs(addr.sin_port);
+  options_.timeouts.upstream_connect = std::chrono::milliseconds(300);
+  StartProxy({stuck});
+  TestClient client = Client();
+  auto start = std::chrono::steady_clock::now();
+  Message response = client.RoundTrip(Get());
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(response.status, 502);
+  EXPECT_GE(took, std::chrono::milliseconds(250));  // it waited for the connect timeout
+  EXPECT_LT(took, std::chrono::seconds(5));
+  for (int fd : fillers) ::close(fd);
+  ::close(listener);
 }
 
 TEST_F(HttpSemanticsTest, ResponseCutShortNeverLooksComplete) {
