@@ -1,6 +1,7 @@
-// ProxyServer: Slipway's HTTP/1.1 reverse proxy. Owns its own I/O threads. One listener per
-// app, each forwarding to that app's BackendPool (round robin over non-draining backends),
-// with keep-alive to clients and pooled keep-alive connections to upstreams.
+// ProxyServer: Slipway's HTTP/1.1 reverse proxy. Owns its event loops (one per core). One
+// listener per app (plain or TLS, with an optional HTTP-to-HTTPS redirect listener), forwarding
+// to that app's BackendPool (least requests or round robin, outlier ejection), bodies streamed
+// both ways, keep-alive to clients and pooled keep-alive connections to upstreams.
 #pragma once
 
 #include <chrono>
