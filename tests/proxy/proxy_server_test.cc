@@ -18,6 +18,7 @@ bool IsHex32(const std::string& s) {
 
 TEST_F(ProxyTest, RoundRobinAcrossTwoBackends) {
   TestBackend a("a"), b("b");
+  options_.balancing = Balancing::kRoundRobin;
   StartProxy({a.MakeBackend(), b.MakeBackend()});
   TestClient client = Client();
   std::map<std::string, int> served;
@@ -32,6 +33,22 @@ TEST_F(ProxyTest, RoundRobinAcrossTwoBackends) {
   EXPECT_EQ(served["a"], 3);
   EXPECT_EQ(served["b"], 3);
   EXPECT_EQ((*pool_->Snapshot())[0]->requests.load(), 3u);
+}
+
+TEST_F(ProxyTest, LeastRequestsSendsNewRequestsAwayFromABusyBackend) {
+  TestBackend a("a"), b("b");
+  StartProxy({a.MakeBackend(), b.MakeBackend()});  // least requests: the default
+  a.Hold();  // a's answers wait: requests to it stay in flight
+  std::thread held([&] {
+    TestClient client(port_);
+    EXPECT_EQ(client.RoundTrip(Get()).body, "a");
+  });
+  auto backends = *pool_->Snapshot();
+  ASSERT_TRUE(WaitFor([&] { return backends[0]->inflight.load() == 1; }));
+  TestClient client = Client();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(client.RoundTrip(Get()).body, "b");  // never a
+  a.Release();
+  held.join();
 }
 
 TEST_F(ProxyTest, EmptyPoolAnswers503JsonAndKeepsTheConnection) {
