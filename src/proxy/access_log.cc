@@ -42,6 +42,7 @@ AccessLog::Shard& AccessLog::ShardOfThisThread() {
 
 void AccessLog::Push(AccessRecord record) {
   Shard& shard = ShardOfThisThread();
+  std::size_t queued;
   {
     std::lock_guard lock(shard.mu);
     if (shard.queue.size() >= (queue_limit_ + kShards - 1) / kShards) {  // the limit, split
@@ -50,10 +51,12 @@ void AccessLog::Push(AccessRecord record) {
     }
     shard.queue.push_back(std::move(record));
     ++shard.accepted;
+    queued = shard.queue.size();
   }
-  // seq_cst with the writer's store-then-recheck: either it sees this record or we see it
-  // asleep. Only then is a wake-up (a syscall) needed.
-  if (writer_sleeping_.load()) {
+  // A wake-up is a syscall, so it is rare: only for the first record after the writer went
+  // idle (seq_cst with its store-then-recheck: either it sees this record or we see it idle),
+  // or when a shard holds a large batch before the writer's next tick.
+  if (writer_idle_.load() || queued == kWakeBatch) {
     std::lock_guard lock(mu_);
     wake_.notify_one();
   }
@@ -85,6 +88,7 @@ std::uint64_t AccessLog::Accepted() const {
 void AccessLog::Flush() {
   const std::uint64_t target = Accepted();
   std::unique_lock lock(mu_);
+  flush_asked_ = true;
   wake_.notify_one();
   written_.wait(lock, [&] { return handled_ >= target; });
 }
@@ -216,9 +220,12 @@ void AccessLog::AppendLine(std::string& out, const AccessRecord& r) {
   out += "}\n";
 }
 
+// The writer batches: after writing it sleeps one tick (kTick) so that, under load, each write
+// carries many lines; when a tick brings nothing it sleeps until a Push wakes it.
 void AccessLog::Run() {
   std::vector<AccessRecord> batch;
   std::string lines;
+  bool idle = false;
   for (;;) {
     if (TakeAll(batch) == 0) {
       std::unique_lock lock(mu_);
@@ -226,25 +233,35 @@ void AccessLog::Run() {
         lock.unlock();
         if (TakeAll(batch) == 0) break;  // stopping, and everything is written
       } else {
-        writer_sleeping_.store(true);
+        if (idle) writer_idle_.store(true);
         lock.unlock();
-        const bool empty = TakeAll(batch) == 0;  // re-check after announcing the sleep
+        const bool empty = TakeAll(batch) == 0;  // re-check after announcing it
         lock.lock();
-        // The timeout only bounds a missed wake-up; Push wakes a sleeping writer at once.
-        if (empty && !stopping_) wake_.wait_for(lock, std::chrono::milliseconds(200));
-        writer_sleeping_.store(false);
+        if (empty && !stopping_ && !flush_asked_) {
+          // Idle: until a Push wakes it (the timeout only bounds a missed wake-up).
+          wake_.wait_for(lock, idle ? std::chrono::milliseconds(1000) : kTick);
+        }
+        flush_asked_ = false;
+        writer_idle_.store(false);
         lock.unlock();
-        if (batch.empty() && TakeAll(batch) == 0) continue;
+        if (batch.empty() && TakeAll(batch) == 0) {
+          idle = true;
+          continue;
+        }
       }
     }
+    idle = false;
     lines.clear();
     for (const AccessRecord& record : batch) AppendLine(lines, record);
     WriteBatch(lines, batch.size());
     const std::size_t count = batch.size();
     batch.clear();
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     handled_ += count;
     written_.notify_all();
+    // One tick to gather the next batch, unless someone waits for it (Flush) or we stop.
+    if (!stopping_ && !flush_asked_) wake_.wait_for(lock, kTick);
+    flush_asked_ = false;
   }
 }
 

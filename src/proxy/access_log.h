@@ -3,7 +3,8 @@
 // Proxy threads hand a small record to Push, which appends it to the calling thread's own shard
 // (a vector behind a mutex that only that thread and the writer take: no lock shared across
 // proxy threads, no syscall); one writer thread swaps the shards out, formats the lines and
-// writes them in one batch. The writer is woken only when it sleeps on empty shards. When a
+// writes them in one batch, then sleeps a 20 ms tick so the next batch is a large one; only an
+// idle writer is woken by Push (or a shard about to overflow). When a
 // shard is full the record is dropped and counted: a slow disk never slows a request. The file is
 // rotated by size: `<path>` is renamed to `<path>.1` (replacing the previous one) before a batch
 // would take it past the maximum.
@@ -88,7 +89,11 @@ class AccessLog {
   std::uint64_t Accepted() const;
 
   mutable Shard shards_[kShards];
-  std::atomic<bool> writer_sleeping_{false};
+  // The writer sleeps this long after a batch, so busy periods make few large writes.
+  static constexpr std::chrono::milliseconds kTick{20};
+  // A shard this full wakes the writer before its tick ends.
+  static constexpr std::size_t kWakeBatch = 1024;
+  std::atomic<bool> writer_idle_{false};  // asleep until woken: the next Push wakes it
 
   mutable std::mutex mu_;            // the writer's: sleeping, stopping, Flush
   std::condition_variable wake_;     // writer: records queued, or stopping
@@ -96,6 +101,7 @@ class AccessLog {
   std::uint64_t handled_ = 0;        // guarded by mu_: records the writer finished with
   std::uint64_t write_dropped_ = 0;  // guarded by mu_: lost to a failed write
   bool stopping_ = false;            // guarded by mu_
+  bool flush_asked_ = false;         // guarded by mu_: a Flush waits; do not sleep a tick
 
   // Writer thread only.
   int fd_ = -1;
