@@ -254,40 +254,10 @@ def read_download_from(res, expected, got):
 
 # ---- TLS material --------------------------------------------------------------------------
 
-# Verbatim from tests/proxy/test_certs.cc (kTestOpensslConfig): our own config, so neither the
-# system's openssl.cnf nor its defaults change the result.
-OPENSSL_CONFIG = """[req]
-distinguished_name = req_dn
-prompt = no
-[req_dn]
-CN = unused
-[ca_ext]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server_ext]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[ca]
-default_ca = test_ca
-[test_ca]
-database = index.txt
-new_certs_dir = .
-certificate = ca.crt
-private_key = ca.key
-rand_serial = yes
-default_md = sha256
-policy = policy_any
-unique_subject = no
-x509_extensions = server_ext
-[policy_any]
-commonName = supplied
-organizationName = optional
-"""
+# Shared with tests/proxy/test_certs.cc: our own config, so neither the system's openssl.cnf
+# nor its defaults change the result.
+OPENSSL_CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata",
+                                   "test-openssl.cnf")
 
 
 class TestCa:
@@ -295,7 +265,8 @@ class TestCa:
         self.dir = dir
         os.makedirs(dir, exist_ok=True)
         with open(os.path.join(dir, "openssl.cnf"), "w") as f:
-            f.write(OPENSSL_CONFIG)
+            with open(OPENSSL_CONFIG_FILE) as config:
+                f.write(config.read())
         open(os.path.join(dir, "index.txt"), "w").close()
         self._run("openssl req -x509 -config openssl.cnf -extensions ca_ext -newkey ec "
                   "-pkeyopt ec_paramgen_curve:P-256 -noenc -keyout ca.key -out ca.crt "

@@ -11,41 +11,8 @@
 
 namespace slipway::proxy::testing {
 
-// A config of our own, so neither the system's openssl.cnf nor its defaults change the result.
-// `openssl ca` (rather than `openssl x509 -req`) signs server certificates because it is the
-// one command in OpenSSL 3.0 that takes an explicit -startdate, which the expired one needs.
-constexpr const char* kTestOpensslConfig = R"([req]
-distinguished_name = req_dn
-prompt = no
-[req_dn]
-CN = unused
-[ca_ext]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server_ext]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[ca]
-default_ca = test_ca
-[test_ca]
-database = index.txt
-new_certs_dir = .
-certificate = ca.crt
-private_key = ca.key
-rand_serial = yes
-default_md = sha256
-policy = policy_any
-unique_subject = no
-x509_extensions = server_ext
-[policy_any]
-commonName = supplied
-organizationName = optional
-)";
+// tests/testdata/test-openssl.cnf, shared with the Python integration tests.
+constexpr const char* kTestOpensslConfigPath = SLIPWAY_TEST_OPENSSL_CNF;
 
 namespace {
 
@@ -112,7 +79,7 @@ std::string RunInDir(const std::string& dir, const std::string& command) {
 }
 
 TestCert MakeTestCa(const std::string& dir) {
-  ReplaceFile(dir + "/openssl.cnf", kTestOpensslConfig);
+  ReplaceFile(dir + "/openssl.cnf", ReadFile(kTestOpensslConfigPath));
   ReplaceFile(dir + "/index.txt", "");
   RunInDir(dir,
            "openssl req -x509 -config openssl.cnf -extensions ca_ext -newkey ec "
