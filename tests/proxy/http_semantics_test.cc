@@ -503,6 +503,51 @@ TEST_F(HttpSemanticsTest, AReplicaAnswering5xxIsEjectedAndComesBackAfterTheBacko
                       std::chrono::seconds(5)));
 }
 
+// What a broken or hostile backend may send; the client gets a 502, never those bytes.
+class HostileUpstreamTest : public ProxyTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(HostileUpstreamTest, Is502AndTheClientConnectionSurvives) {
+  const std::string answer = GetParam();
+  ScriptedBackend backend([&](const RawRequest&, RawConnection& c) {
+    c.Write(answer == "HUGE"
+                ? "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'x') + "\r\n\r\n"
+                : answer);
+    return false;
+  });
+  StartProxy({backend.MakeBackend()});
+  TestClient client = Client();
+  Message response = client.RoundTrip(Get());
+  EXPECT_EQ(response.status, 502) << answer.substr(0, 60);
+  EXPECT_EQ(response.Header("Content-Type"), "application/json");
+  EXPECT_EQ(client.RoundTrip(Get()).status, 502);  // same connection: it was not poisoned
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadAnswers, HostileUpstreamTest,
+    ::testing::Values("HUGE",                     // head over 64 KiB
+                      "SSH-2.0-OpenSSH_9.2\r\n",  // not HTTP
+                      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+                      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n0\r\n\r\n",                        // smuggling both ways
+                      "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",          // no colon
+                      "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",  // no such status
+                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",  // unasked
+                      "HTTP/1.1 200 OK\r\nContent-Le"));  // closes mid-head
+
+TEST_F(HttpSemanticsTest, AFoldedResponseHeaderReachesTheClientUnfolded) {
+  // RFC 9112 5.2: a proxy replaces obs-fold in a response with spaces (or answers 502).
+  ScriptedBackend backend([](const RawRequest&, RawConnection& c) {
+    c.Write("HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok");
+    return true;
+  });
+  StartProxy({backend.MakeBackend()});
+  TestClient client = Client();
+  client.Send(Get());
+  std::string raw = client.ReadUntil("\r\n\r\n");
+  EXPECT_EQ(raw.find("\r\n "), std::string::npos) << raw;  // no continuation line goes out
+  EXPECT_NE(raw.find("X-Folded: a"), std::string::npos) << raw;
+}
+
 TEST_F(HttpSemanticsTest, ForwardedHeaderIsAppended) {
   ScriptedBackend backend([](const RawRequest& r, RawConnection& c) {
     c.Write(OkResponse(r.Header("Forwarded")));
