@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     slipway::proxy::HeadScan scan = slipway::proxy::ScanRequestHead(raw);
     if (scan.state != slipway::proxy::HeadScan::kComplete) return 0;
     if (scan.length == 0 || scan.length > raw.size()) __builtin_trap();  // scan contract
-    http::request_parser<http::buffer_body> parser;
+    slipway::proxy::ProxyRequestParser parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(1 << 20);
     boost::beast::error_code ec;

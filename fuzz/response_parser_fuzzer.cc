@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t capacity = 1 + data[1] % 128;  // the relay buffer
   data += 2;
   size -= 2;
-  http::response_parser<http::buffer_body> parser;
+  slipway::proxy::ProxyResponseParser parser;
   parser.header_limit(64 * 1024);
   parser.body_limit(boost::none);
   boost::beast::flat_buffer input;

@@ -20,9 +20,9 @@ struct DecodeStep {
 
 // Feeds `input` to `parser` (its head already parsed) until `capacity` body bytes are in `out`,
 // the body ends (parser.is_done()), or `input` runs out. Consumed bytes leave `input`.
-template <bool isRequest>
+template <bool isRequest, class Allocator>
 DecodeStep DecodeBody(
-    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body>& parser,
+    boost::beast::http::parser<isRequest, boost::beast::http::buffer_body, Allocator>& parser,
     boost::beast::flat_buffer& input, char* out, std::size_t capacity) {
   namespace http = boost::beast::http;
   auto& body = parser.get().body();

@@ -467,7 +467,7 @@ void ClientSession::SetUpstreamError(unsigned status, const char* error) {
 
 void ClientSession::SetLocalResponse(unsigned status, std::string body, bool keep_alive,
                                      std::string_view location) {
-  http::response_header<> head;
+  ProxyResponseHead head;
   head.result(status);
   if (!location.empty()) head.set(http::field::location, location);
   head.set(http::field::content_type, "application/json");

@@ -23,6 +23,7 @@
 
 #include "proxy/client_stream.h"
 #include "proxy/listener_state.h"
+#include "proxy/proxy_fields.h"
 #include "proxy/upstream_pool.h"
 
 namespace slipway::proxy {
@@ -72,8 +73,8 @@ class Watchdog {
 
 class ClientSession : public ClientConnection, public std::enable_shared_from_this<ClientSession> {
  public:
-  using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-  using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+  using RequestParser = ProxyRequestParser;
+  using ResponseParser = ProxyResponseParser;
 
   // `socket` is connected and belongs to one worker's io_context.
   // `open_connections`: the worker's count, raised here and lowered when the session ends.

@@ -11,7 +11,7 @@ namespace slipway::proxy {
 
 namespace http = boost::beast::http;
 
-void RemoveHopByHopHeaders(http::fields& fields) {
+void RemoveHopByHopHeaders(ProxyFields& fields) {
   thread_local std::vector<std::string> named;  // reused: no allocation per message
   named.clear();
   auto [first, last] = fields.equal_range(http::field::connection);
@@ -33,7 +33,7 @@ void RemoveHopByHopHeaders(http::fields& fields) {
   fields.erase(http::field::upgrade);
 }
 
-std::string AssignRequestId(http::fields& fields) {
+std::string AssignRequestId(ProxyFields& fields) {
   auto incoming = fields.find("X-Request-ID");
   if (incoming != fields.end() && IsValidRequestId(incoming->value()) &&
       fields.count("X-Request-ID") == 1) {
@@ -44,7 +44,7 @@ std::string AssignRequestId(http::fields& fields) {
   return id;
 }
 
-void SetForwardedHeaders(http::fields& fields, std::string_view client_ip, std::string_view proto) {
+void SetForwardedHeaders(ProxyFields& fields, std::string_view client_ip, std::string_view proto) {
   // Built in per-thread scratch strings: the fields copy the value, so no allocation per request.
   thread_local std::string forwarded_for, forwarded;
   forwarded_for.clear();
@@ -98,7 +98,7 @@ std::string HttpsLocation(std::string_view host, std::uint16_t https_port,
   return location;
 }
 
-void AppendVia(http::fields& fields, unsigned version) {
+void AppendVia(ProxyFields& fields, unsigned version) {
   thread_local std::string via;  // see SetForwardedHeaders
   via.clear();
   auto [first, last] = fields.equal_range(http::field::via);
@@ -114,11 +114,11 @@ void AppendVia(http::fields& fields, unsigned version) {
   fields.set(http::field::via, via);
 }
 
-void RemoveHeaders(http::fields& fields, const std::vector<std::string>& names) {
+void RemoveHeaders(ProxyFields& fields, const std::vector<std::string>& names) {
   for (const std::string& name : names) fields.erase(name);
 }
 
-void SetSecurityHeaders(http::fields& fields, const SecurityHeaderOptions& options) {
+void SetSecurityHeaders(ProxyFields& fields, const SecurityHeaderOptions& options) {
   if (!options.enabled) return;
   auto set = [&](std::string_view name, const std::string& value) {
     if (value.empty()) return;

@@ -55,7 +55,7 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::optional<std::string_view> RejectReason(const http::request_header<>& head) {
+std::optional<std::string_view> RejectReason(const ProxyRequestHead& head) {
   if (head.version() != 10 && head.version() != 11) return "unsupported HTTP version";
   if (head.method() == http::verb::connect) return "CONNECT is not supported";
   std::string_view target = head.target();

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-#include <boost/beast/http/message.hpp>
+#include "proxy/proxy_fields.h"
 
 namespace slipway::proxy {
 
@@ -29,6 +29,6 @@ HeadScan ScanRequestHead(std::string_view data);
 // only for OPTIONS), a missing (HTTP/1.1) or repeated Host, a Host with characters no authority
 // has, more than one or a non-decimal Content-Length, a Transfer-Encoding other than exactly
 // "chunked" (or given twice), and Content-Length together with Transfer-Encoding.
-std::optional<std::string_view> RejectReason(const boost::beast::http::request_header<>& head);
+std::optional<std::string_view> RejectReason(const ProxyRequestHead& head);
 
 }  // namespace slipway::proxy

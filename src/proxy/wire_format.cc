@@ -8,7 +8,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-void AppendFields(const http::fields& fields, std::string& out) {
+void AppendFields(const ProxyFields& fields, std::string& out) {
   for (const auto& field : fields) {
     out.append(field.name_string());
     out.append(": ");
@@ -20,7 +20,7 @@ void AppendFields(const http::fields& fields, std::string& out) {
 
 }  // namespace
 
-void AppendRequestHead(const http::request_header<>& head, std::string& out) {
+void AppendRequestHead(const ProxyRequestHead& head, std::string& out) {
   out.append(head.method_string());
   out.push_back(' ');
   out.append(head.target());
@@ -28,7 +28,7 @@ void AppendRequestHead(const http::request_header<>& head, std::string& out) {
   AppendFields(head, out);
 }
 
-void AppendResponseHead(const http::response_header<>& head, std::string& out) {
+void AppendResponseHead(const ProxyResponseHead& head, std::string& out) {
   char status[4];
   const unsigned code = head.result_int() % 1000;
   status[0] = static_cast<char>('0' + code / 100);

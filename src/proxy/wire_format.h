@@ -6,15 +6,15 @@
 #include <string>
 #include <string_view>
 
-#include <boost/beast/http/message.hpp>
+#include "proxy/proxy_fields.h"
 
 namespace slipway::proxy {
 
 // "METHOD target HTTP/1.1\r\n", every field as "Name: value\r\n", "\r\n"; appended to `out`.
 // The upstream side always speaks HTTP/1.1.
-void AppendRequestHead(const boost::beast::http::request_header<>& head, std::string& out);
+void AppendRequestHead(const ProxyRequestHead& head, std::string& out);
 // "HTTP/1.1 NNN reason\r\n", fields, "\r\n". An empty reason becomes the standard one.
-void AppendResponseHead(const boost::beast::http::response_header<>& head, std::string& out);
+void AppendResponseHead(const ProxyResponseHead& head, std::string& out);
 
 // A chunk's size line ("1a2b\r\n") written into `out` (at least 18 bytes); returns its length.
 std::size_t FormatChunkSize(std::size_t size, char* out);

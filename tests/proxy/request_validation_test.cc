@@ -34,8 +34,8 @@ TEST(ScanRequestHead, RefusesWhatTheParserWouldRepair) {
   EXPECT_EQ(ScanRequestHead("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n"s).state, HeadScan::kBad);
 }
 
-http::request_header<> Head(http::verb method, std::string target, unsigned version = 11) {
-  http::request_header<> h;
+ProxyRequestHead Head(http::verb method, std::string target, unsigned version = 11) {
+  ProxyRequestHead h;
   h.method(method);
   h.target(target);
   h.version(version);
