@@ -11,6 +11,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "proxy/body_decoder.h"
+#include "proxy/proxy_fields.h"
 
 namespace http = boost::beast::http;
 
