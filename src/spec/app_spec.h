@@ -107,6 +107,85 @@ struct StopConfig {
   Millis grace_period{10'000};  // then SIGKILL to the process group
 };
 
+enum class Strategy {
+  kRolling,    // `rolling`: replace replicas a few at a time (RollingStrategy)
+  kBlueGreen,  // `blue_green`: a whole new set beside the old, then one switch
+  kCanary,     // `canary`: a share of the traffic by steps, judged by analysis
+};
+
+struct BlueGreenStrategy {
+  std::string preview_listen;  // host:port serving only the new set before promotion; "" none
+  // Promote this long after the new set is ready (and analysis, if any, passed); nullopt: wait
+  // for `slipway promote`.
+  std::optional<Millis> auto_promote;
+  Millis scale_down_delay{30'000};  // the old set keeps running this long after the switch
+};
+
+// What one analysis check measures, over the analysis window, from the proxy's own counts.
+enum class AnalysisMetric {
+  kErrorRate,             // canary 5xx / requests; `max` is a fraction
+  kLatencyP95,            // canary p95 in seconds
+  kLatencyP99,            // canary p99 in seconds
+  kErrorRateVsBaseline,   // canary error rate - baseline error rate; `max` is a fraction
+  kLatencyP95VsBaseline,  // canary p95 / baseline p95; `max` is a ratio
+  kMannWhitney,           // canary latency stochastically greater than baseline's (one-sided)
+};
+
+struct AnalysisCheck {
+  std::string name;  // unique within the spec; defaults to the metric's name
+  AnalysisMetric metric = AnalysisMetric::kErrorRate;
+  double max = 0.05;  // the value above which the check fails (see AnalysisMetric)
+  // Requests needed in the window (of the canary, and of the baseline for comparisons); with
+  // fewer the check is inconclusive, never passed.
+  std::uint64_t min_samples = 20;
+  double confidence = 0.95;  // kMannWhitney: fails when p < 1 - confidence
+  // kMannWhitney: ignore a shift smaller than this (seconds of median difference), so that a
+  // significant but tiny difference does not fail a canary.
+  double min_effect = 0.010;
+  int line = 0;  // where it was written, for messages
+};
+
+struct AnalysisConfig {
+  Millis interval{1'000};               // between evaluations
+  std::chrono::seconds window{30};      // how much recent traffic each evaluation looks at
+  int failure_limit = 1;                // failed evaluations in a row that abort the rollout
+  int inconclusive_limit = 10;          // inconclusive evaluations in a row that pause it
+  std::vector<AnalysisCheck> checks;    // default: error_rate <= 5%, latency_p95 <= 1s
+};
+
+struct CanaryStep {
+  enum class Kind { kWeight, kPause, kAnalysis };
+  Kind kind = Kind::kWeight;
+  int weight = 0;              // kWeight: percent of requests for the canary, 0..100
+  std::optional<Millis> pause;  // kPause: how long; nullopt waits for `slipway resume`/promote
+  Millis analysis{};           // kAnalysis: checks must keep passing this long
+  int line = 0;
+};
+
+struct CanaryStrategy {
+  std::vector<CanaryStep> steps;  // default: weight 20, analysis 30s, weight 50, analysis 30s
+  // Requests carrying this header with value "always" go to the canary, "never" to the stable
+  // release, whatever the weight; "" turns header routing off.
+  std::string header = "X-Canary";
+  // Name of a cookie that keeps a client on the release it first got; "" off.
+  std::string sticky_cookie;
+};
+
+// A rollout that makes no progress (no replica became ready, no step finished) this long is
+// aborted, or paused when abort is false. Manual pauses do not count.
+struct ProgressDeadline {
+  Millis after{600'000};
+  bool abort = true;
+};
+
+// A feature flag: on/off, or on for a percentage of users.
+struct FlagValue {
+  bool percent_based = false;
+  bool on = false;       // !percent_based
+  double percent = 0;    // percent_based: 0..100
+  std::string ToString() const;  // "true", "false", "25%"
+};
+
 struct AppSpec {
   std::string app;      // [a-z0-9][a-z0-9-]{0,62}
   std::string command;  // absolute after resolution (CLI resolves ./x)
@@ -121,7 +200,13 @@ struct AppSpec {
   Probe readiness;
   std::optional<Probe> liveness;  // none unless given
   StopConfig stop;
+  Strategy strategy = Strategy::kRolling;
   RollingStrategy rolling;
+  BlueGreenStrategy blue_green;
+  CanaryStrategy canary;
+  AnalysisConfig analysis;
+  ProgressDeadline progress_deadline;
+  std::map<std::string, FlagValue> flags;  // name -> initial value (changeable at run time)
   ProxyConfig proxy;
   std::uint64_t log_max_bytes = 10 << 20;  // per replica log file, one rotated copy kept
 };
