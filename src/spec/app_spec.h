@@ -146,19 +146,19 @@ struct AnalysisCheck {
 };
 
 struct AnalysisConfig {
-  Millis interval{1'000};               // between evaluations
-  std::chrono::seconds window{30};      // how much recent traffic each evaluation looks at
-  int failure_limit = 1;                // failed evaluations in a row that abort the rollout
-  int inconclusive_limit = 10;          // inconclusive evaluations in a row that pause it
-  std::vector<AnalysisCheck> checks;    // default: error_rate <= 5%, latency_p95 <= 1s
+  Millis interval{1'000};             // between evaluations
+  std::chrono::seconds window{30};    // how much recent traffic each evaluation looks at
+  int failure_limit = 1;              // failed evaluations in a row that abort the rollout
+  int inconclusive_limit = 10;        // inconclusive evaluations in a row that pause it
+  std::vector<AnalysisCheck> checks;  // default: error_rate <= 5%, latency_p95 <= 1s
 };
 
 struct CanaryStep {
   enum class Kind { kWeight, kPause, kAnalysis };
   Kind kind = Kind::kWeight;
-  int weight = 0;              // kWeight: percent of requests for the canary, 0..100
+  int weight = 0;               // kWeight: percent of requests for the canary, 0..100
   std::optional<Millis> pause;  // kPause: how long; nullopt waits for `slipway resume`/promote
-  Millis analysis{};           // kAnalysis: checks must keep passing this long
+  Millis analysis{};            // kAnalysis: checks must keep passing this long
   int line = 0;
 };
 
@@ -181,8 +181,8 @@ struct ProgressDeadline {
 // A feature flag: on/off, or on for a percentage of users.
 struct FlagValue {
   bool percent_based = false;
-  bool on = false;       // !percent_based
-  double percent = 0;    // percent_based: 0..100
+  bool on = false;               // !percent_based
+  double percent = 0;            // percent_based: 0..100
   std::string ToString() const;  // "true", "false", "25%"
 };
 

@@ -16,7 +16,9 @@
 #include <limits>
 
 #include "common/duration.h"
+#include "spec/delivery_reader.h"
 #include "spec/did_you_mean.h"
+#include "spec/spec_checks.h"
 #include "spec/yaml_reader.h"
 
 namespace slipway::spec {
@@ -25,16 +27,15 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "app",     "command", "args",      "env",      "replicas", "user",     "group", "allow_root",
-    "workdir", "limits",  "readiness", "liveness", "stop",     "strategy", "proxy", "logs"};
+    "app",   "command",    "args",    "env",    "replicas",  "user",
+    "group", "allow_root", "workdir", "limits", "readiness", "liveness",
+    "stop",  "strategy",   "proxy",   "logs",   "analysis",  "flags"};
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.
 constexpr std::string_view kProbeKeys[] = {
     "type",           "path", "interval", "timeout", "success_threshold", "failure_threshold",
     "startup_timeout"};
 constexpr std::string_view kStopKeys[] = {"signal", "grace_period"};
-constexpr std::string_view kStrategyKeys[] = {"type", "max_surge", "max_unavailable",
-                                              "ready_deadline"};
 constexpr std::string_view kProxyKeys[] = {"listen",
                                            "drain_timeout",
                                            "security_headers",
@@ -72,10 +73,6 @@ constexpr std::string_view kUnhideableHeaders[] = {"Connection", "Content-Length
 constexpr std::string_view kLogsKeys[] = {"max_bytes"};
 
 constexpr std::string_view kProbeTypes[] = {"http", "tcp"};
-constexpr std::string_view kStrategyTypes[] = {"rolling"};
-// Strategies the rollout module will grow; named so that the error says "not yet", not "never".
-constexpr std::string_view kFutureStrategyTypes[] = {"blue-green", "canary"};
-
 struct SignalName {
   std::string_view name;
   int number;
@@ -103,76 +100,6 @@ bool IsEnvName(std::string_view name) {
   return true;
 }
 
-// An HTTP field name: one or more RFC 9110 tchars.
-bool IsHeaderName(std::string_view name) {
-  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
-  if (name.empty()) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              kSymbols.find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// An HTTP field value Slipway can send as is: visible ASCII, spaces and tabs, not starting or
-// ending with whitespace.
-bool IsHeaderValue(std::string_view value) {
-  for (char c : value) {
-    if (!((c >= 0x20 && c < 0x7f) || c == '\t')) return false;
-  }
-  return value.empty() || (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' &&
-                           value.back() != '\t');
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool IsHostName(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// Checks `host:port` / `[v6]:port`; returns the problem, or an empty string when it is valid.
-std::string ListenProblem(const std::string& listen) {
-  const std::string shape_problem =
-      Quoted(listen) + " is not host:port (examples: 127.0.0.1:8080, [::1]:8080, localhost:8080)";
-  std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return shape_problem;
-  std::string host = listen.substr(0, colon);
-  std::string port = listen.substr(colon + 1);
-  if (!host.empty() && host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return shape_problem;
-    std::string v6 = host.substr(1, host.size() - 2);
-    in6_addr addr;
-    if (inet_pton(AF_INET6, v6.c_str(), &addr) != 1) {
-      return Quoted(v6) + " is not an IPv6 address";
-    }
-  } else if (!IsHostName(host)) {
-    return shape_problem;  // includes a bare IPv6 address, whose colons make the port ambiguous
-  }
-  auto number = ParseInteger(port);
-  bool digits_only = !port.empty() && port.find_first_not_of("0123456789") == std::string::npos;
-  if (!digits_only) return shape_problem;
-  if (!number || *number < 1 || *number > 65535) {
-    return "port " + port + " is out of range (1..65535)";
-  }
-  return {};
-}
-
 // Why `path` cannot serve as a file the daemon reads, or "" when it can. Opening it is the only
 // honest readability check (permissions, ACLs, a dangling link); O_NONBLOCK so a FIFO cannot hang.
 std::string UnreadableFileProblem(const std::filesystem::path& path) {
@@ -189,11 +116,6 @@ std::string UnreadableFileProblem(const std::filesystem::path& path) {
   }
   ::close(fd);
   return problem;
-}
-
-// "(5m)" or "(5m, the default)", for messages about a rule across two fields.
-std::string DurationNote(std::chrono::milliseconds value, bool written) {
-  return "(" + FormatDuration(value) + (written ? ")" : ", the default)");
 }
 
 // yaml-cpp's message for a tab says nothing about tabs in some positions ("illegal map value");
@@ -247,10 +169,8 @@ class SpecReader {
       ReadProbe(*liveness, *spec.liveness, /*is_readiness=*/false);
     }
     if (auto stop = top.Mapping("stop", kStopKeys)) ReadStop(*stop, spec.stop);
-    if (auto strategy = top.Mapping("strategy", kStrategyKeys)) {
-      ReadStrategy(*strategy, *top.Find("strategy"), spec.rolling);
-    }
     if (auto proxy = top.Mapping("proxy", kProxyKeys)) ReadProxy(*proxy, spec.proxy);
+    ReadDelivery(top, spec, diagnostics_);  // strategy, analysis, flags; after proxy.listen
     if (auto logs = top.Mapping("logs", kLogsKeys)) {
       if (auto max = logs->ByteSize("max_bytes", 4ull << 10, 1ull << 30)) spec.log_max_bytes = *max;
     }
@@ -407,35 +327,6 @@ class SpecReader {
       }
     }
     if (auto grace = stop.Duration("grace_period", 0ms, 1h)) out.grace_period = *grace;
-  }
-
-  void ReadStrategy(MappingReader& strategy, const Field& strategy_field, RollingStrategy& out) {
-    if (auto type = strategy.String("type")) {
-      if (std::find(std::begin(kFutureStrategyTypes), std::end(kFutureStrategyTypes),
-                    type->value) != std::end(kFutureStrategyTypes)) {
-        diagnostics_.Add(type->mark,
-                         "strategy.type: " + Quoted(type->value) +
-                             " is not available yet; supported: " + JoinNames(kStrategyTypes));
-      } else if (type->value != "rolling") {
-        diagnostics_.Add(type->mark,
-                         "strategy.type: " + UnknownName("strategy", type->value, kStrategyTypes));
-      }
-    }
-    auto surge = strategy.Integer("max_surge", 0, 100);
-    auto unavailable = strategy.Integer("max_unavailable", 0, 100);
-    if (surge) out.max_surge = static_cast<int>(*surge);
-    if (unavailable) out.max_unavailable = static_cast<int>(*unavailable);
-    // Only judge the sum when neither part was itself invalid: one problem, one message.
-    bool surge_ok = surge || !strategy.Find("max_surge");
-    bool unavailable_ok = unavailable || !strategy.Find("max_unavailable");
-    if (surge_ok && unavailable_ok && out.max_surge + out.max_unavailable < 1) {
-      diagnostics_.Add(strategy_field.key.Mark(),
-                       "strategy: max_surge + max_unavailable must be at least 1, or a deploy "
-                       "could never replace a replica");
-    }
-    if (auto deadline = strategy.Duration("ready_deadline", 1s, 24h)) {
-      out.ready_deadline = *deadline;
-    }
   }
 
   void ReadProxy(MappingReader& proxy, ProxyConfig& out) {
@@ -671,18 +562,6 @@ class SpecReader {
       }
     }
     if (all_valid) out.hide_headers = std::move(*names);
-  }
-
-  // `unknown probe type "htp"; did you mean "http"?` or `...; supported: http, tcp`.
-  // `lookup` is the form compared with `supported` when it differs from what was written.
-  static std::string UnknownName(std::string_view what, const std::string& value,
-                                 std::span<const std::string_view> supported,
-                                 std::string_view lookup = {}) {
-    std::string message = "unknown " + std::string(what) + " " + Quoted(value);
-    if (auto suggestion = DidYouMean(lookup.empty() ? value : lookup, supported)) {
-      return message + "; did you mean " + Quoted(*suggestion) + "?";
-    }
-    return message + "; supported: " + JoinNames(supported);
   }
 
   std::string base_dir_;

@@ -31,6 +31,10 @@ struct ParseOutcome {
 ParseOutcome ParseAppSpec(std::string_view yaml_text, const std::string& file,
                           const std::string& base_dir);
 
+// A feature flag's value as written in the spec or given to `slipway flag set`: true, false or a
+// percentage ("25%"); nullopt for anything else.
+std::optional<FlagValue> ParseFlagValue(const std::string& text);
+
 // Reads and parses the file at `path`; an unreadable file is one diagnostic at 1:1.
 ParseOutcome ParseAppSpecFile(const std::string& path);
 
