@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "state/sqlite_statement.h"
+#include "state/store_support.h"
 
 namespace slipway::state {
 namespace {
@@ -98,23 +99,127 @@ BEGIN
   SELECT RAISE(ABORT, 'events are append-only: they cannot be deleted');
 END;
 )sql",
+    // v2: releases may end "aborted" (a canary or blue-green rollout stopped by its analysis or
+    // an operator). SQLite cannot change a CHECK in place: the table is rebuilt (with foreign
+    // keys off, see Migrate) and its triggers made again.
+    R"sql(
+CREATE TABLE releases_v2 (
+  app TEXT NOT NULL REFERENCES apps (name),
+  number INTEGER NOT NULL CHECK (number > 0),
+  spec_yaml TEXT NOT NULL,
+  spec_file TEXT NOT NULL,
+  base_dir TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  rollback_of INTEGER,
+  outcome TEXT NOT NULL DEFAULT 'deploying'
+    CHECK (outcome IN ('deploying', 'succeeded', 'failed', 'aborted')),
+  reason TEXT NOT NULL DEFAULT '',
+  finished_at TEXT,
+  PRIMARY KEY (app, number),
+  FOREIGN KEY (app, rollback_of) REFERENCES releases (app, number),
+  CHECK ((outcome = 'deploying') = (finished_at IS NULL))
+) STRICT;
+INSERT INTO releases_v2 SELECT * FROM releases;
+DROP TABLE releases;
+ALTER TABLE releases_v2 RENAME TO releases;
+
+CREATE TRIGGER releases_insert_deploying BEFORE INSERT ON releases
+WHEN NEW.outcome <> 'deploying'
+BEGIN
+  SELECT RAISE(ABORT, 'a release starts as deploying');
+END;
+
+CREATE TRIGGER releases_no_delete BEFORE DELETE ON releases
+BEGIN
+  SELECT RAISE(ABORT, 'releases are immutable: they cannot be deleted');
+END;
+
+CREATE TRIGGER releases_immutable
+BEFORE UPDATE OF app, number, spec_yaml, spec_file, base_dir, created_by, created_at, rollback_of
+ON releases
+BEGIN
+  SELECT RAISE(ABORT, 'releases are immutable: only outcome, reason and finished_at change');
+END;
+
+CREATE TRIGGER releases_outcome_once BEFORE UPDATE OF outcome ON releases
+WHEN NOT (OLD.outcome = 'deploying' AND NEW.outcome IN ('succeeded', 'failed', 'aborted'))
+BEGIN
+  SELECT RAISE(ABORT, 'a release outcome changes once, from deploying to a final outcome');
+END;
+
+CREATE TRIGGER releases_final_frozen BEFORE UPDATE OF reason, finished_at ON releases
+WHEN OLD.outcome <> 'deploying'
+BEGIN
+  SELECT RAISE(ABORT, 'a finished release cannot be changed');
+END;
+
+-- The progress of a canary or blue-green rollout, written before each transition takes effect,
+-- so that a restarted daemon continues from the step it was on.
+CREATE TABLE rollouts (
+  app TEXT NOT NULL,
+  "release" INTEGER NOT NULL,
+  strategy TEXT NOT NULL CHECK (strategy IN ('rolling', 'blue-green', 'canary')),
+  baseline INTEGER,
+  phase TEXT NOT NULL,
+  step INTEGER NOT NULL DEFAULT 0 CHECK (step >= 0),
+  weight INTEGER NOT NULL DEFAULT 0 CHECK (weight BETWEEN 0 AND 100),
+  paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  pause_reason TEXT NOT NULL DEFAULT '',
+  step_started_ms INTEGER NOT NULL DEFAULT 0,
+  step_elapsed_ms INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (app, "release"),
+  FOREIGN KEY (app, "release") REFERENCES releases (app, number)
+) STRICT;
+
+-- Every analysis evaluation of a rollout, append-only.
+CREATE TABLE analysis_results (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  app TEXT NOT NULL,
+  "release" INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  verdict TEXT NOT NULL CHECK (verdict IN ('pass', 'fail', 'inconclusive')),
+  summary TEXT NOT NULL,
+  checks_json TEXT NOT NULL,
+  FOREIGN KEY (app, "release") REFERENCES releases (app, number)
+) STRICT;
+CREATE INDEX analysis_by_release ON analysis_results (app, "release", id);
+CREATE TRIGGER analysis_no_update BEFORE UPDATE ON analysis_results
+BEGIN
+  SELECT RAISE(ABORT, 'analysis results are append-only');
+END;
+
+-- The replica processes that run now, with what identifies each beyond its pid, so that a
+-- restarted daemon re-adopts them instead of starting new ones.
+CREATE TABLE replicas (
+  app TEXT NOT NULL,
+  name TEXT NOT NULL,
+  "release" INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  port INTEGER NOT NULL,
+  pid INTEGER NOT NULL,
+  start_time INTEGER NOT NULL,
+  boot_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (app, name)
+) STRICT;
+
+-- Feature flags as changed at run time (`slipway flag set`); the spec gives the initial values.
+CREATE TABLE flags (
+  app TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (app, name)
+) STRICT;
+)sql",
 };
 
 constexpr int kBusyTimeoutMs = 5000;
-
-// RFC 3339 UTC with milliseconds, from the wall clock: records are read by people.
-std::string Now() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  time_t secs = static_cast<time_t>(ms.count() / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];  // roomier than needed: the compiler cannot prove the fields are in range
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms.count() % 1000));
-  return buf;
-}
 
 std::string ReleaseName(const std::string& app, int64_t number) {
   return app + " release " + std::to_string(number);
@@ -123,6 +228,7 @@ std::string ReleaseName(const std::string& app, int64_t number) {
 Outcome ParseOutcome(const std::string& s) {
   if (s == "succeeded") return Outcome::kSucceeded;
   if (s == "failed") return Outcome::kFailed;
+  if (s == "aborted") return Outcome::kAborted;
   return Outcome::kDeploying;  // the schema's CHECK admits nothing else
 }
 
@@ -161,18 +267,6 @@ AppRecord ReadApp(const Statement& s) {
   return a;
 }
 
-// Runs a query and collects every row with `read`.
-template <typename T, typename Read>
-Result<std::vector<T>> Collect(Statement& s, Read read) {
-  std::vector<T> rows;
-  for (;;) {
-    auto row = s.Step();
-    if (!row) return row.error();
-    if (!*row) return rows;
-    rows.push_back(read(s));
-  }
-}
-
 Result<int64_t> QueryInt(sqlite3* db, std::string_view sql) {
   auto s = Statement::Prepare(db, sql);
   if (!s) return s.error();
@@ -191,6 +285,11 @@ Status Migrate(sqlite3* db) {
                  ", newer than this slipway knows (" + std::to_string(known) +
                  "); upgrade slipway"};
   }
+  // A migration that rebuilds a table needs foreign keys off (SQLite ignores the pragma inside a
+  // transaction); foreign_key_check below proves the rebuilt tables still agree.
+  if (*version < known) {
+    if (auto s = Exec(db, "PRAGMA foreign_keys = OFF"); !s) return s;
+  }
   for (int64_t v = *version; v < known; ++v) {
     auto tx = Transaction::Begin(db);
     if (!tx) return tx.error();
@@ -201,6 +300,12 @@ Status Migrate(sqlite3* db) {
     // PRAGMA takes no bound parameters; v + 1 is our own integer.
     if (auto s = Exec(db, "PRAGMA user_version = " + std::to_string(v + 1)); !s) return s;
     if (auto s = tx->Commit(); !s) return s;
+  }
+  if (auto s = Exec(db, "PRAGMA foreign_keys = ON"); !s) return s;
+  auto broken = QueryInt(db, "SELECT count(*) FROM pragma_foreign_key_check");
+  if (!broken) return broken.error();
+  if (*broken != 0) {
+    return Error{"state: " + std::to_string(*broken) + " rows break a foreign key after migration"};
   }
   return Ok();
 }
@@ -215,6 +320,8 @@ const char* OutcomeName(Outcome o) {
       return "succeeded";
     case Outcome::kFailed:
       return "failed";
+    case Outcome::kAborted:
+      return "aborted";
   }
   return "deploying";
 }

@@ -16,8 +16,9 @@ struct sqlite3;
 
 namespace slipway::state {
 
-// deploying -> succeeded | failed
-enum class Outcome { kDeploying, kSucceeded, kFailed };
+// deploying -> succeeded | failed | aborted (a canary or blue-green rollout stopped by analysis,
+// a deadline or an operator)
+enum class Outcome { kDeploying, kSucceeded, kFailed, kAborted };
 const char* OutcomeName(Outcome o);
 
 enum class DesiredState { kRunning, kStopped };
@@ -61,6 +62,55 @@ struct Event {
   std::string message;
 };
 
+// Where a canary or blue-green rollout is; one row per release, written before each transition
+// takes effect (see rollout_store.cc).
+struct RolloutRecord {
+  std::string app;
+  int64_t release = 0;
+  std::string strategy;             // "rolling", "blue-green", "canary"
+  std::optional<int64_t> baseline;  // the release that served when the rollout began
+  std::string phase;                // the controller's own words: "steps", "promoting", ...
+  int step = 0;                     // index of the current step
+  int weight = 0;                   // the new release's share of traffic, percent
+  bool paused = false;
+  std::string pause_reason;
+  int64_t step_started_ms = 0;  // wall clock (ms since the epoch) when the current step began
+  int64_t step_elapsed_ms = 0;  // time the step had run before a pause or a daemon restart
+  std::string updated_at;
+};
+
+// A running replica process and what identifies it beyond its pid (for re-adoption).
+struct ReplicaRecord {
+  std::string app;
+  std::string name;  // "hello-r3-0"
+  int64_t release = 0;
+  int index = 0;
+  int port = 0;
+  int pid = 0;
+  uint64_t start_time = 0;  // /proc/<pid>/stat starttime
+  std::string boot_id;
+  std::string token;  // SLIPWAY_REPLICA_TOKEN in the process's environment
+};
+
+// One analysis evaluation of a rollout.
+struct AnalysisRecord {
+  int64_t id = 0;
+  std::string app;
+  int64_t release = 0;
+  std::string at;
+  int step = 0;
+  std::string verdict;      // "pass", "fail", "inconclusive"
+  std::string summary;      // one line
+  std::string checks_json;  // every check's numbers, as the API shows them
+};
+
+struct FlagRecord {
+  std::string name;
+  std::string value;  // "true", "false", "25%"
+  std::string updated_by;
+  std::string updated_at;
+};
+
 class ReleaseStore {
  public:
   // Opens (creating if needed) the database at `path`, sets WAL, applies migrations.
@@ -85,6 +135,26 @@ class ReleaseStore {
   // Marks every release still "deploying" as failed with `reason` (start-up recovery).
   // Returns how many were marked.
   Result<int> FailUnfinishedDeploys(const std::string& reason);
+
+  // Rollouts (rollout_store.cc).
+  Status SaveRollout(const RolloutRecord& rollout);  // insert or replace
+  Result<std::optional<RolloutRecord>> GetRollout(const std::string& app, int64_t release);
+  // Rollouts whose release is still deploying (start-up recovery), oldest first.
+  Result<std::vector<RolloutRecord>> UnfinishedRollouts();
+
+  Status SaveReplica(const ReplicaRecord& replica);  // insert or replace (app, name)
+  Status DeleteReplica(const std::string& app, const std::string& name);
+  Result<std::vector<ReplicaRecord>> ListReplicas();  // every app
+
+  Status AppendAnalysis(const AnalysisRecord& record);
+  // The newest `limit` evaluations of a release, oldest first.
+  Result<std::vector<AnalysisRecord>> RecentAnalysis(const std::string& app, int64_t release,
+                                                     int limit);
+
+  // Sets a flag and records an event saying who changed it from what, in one transaction.
+  Status SetFlag(const std::string& app, const std::string& name, const std::string& value,
+                 const std::string& who);
+  Result<std::vector<FlagRecord>> ListFlags(const std::string& app);
 
   Result<int64_t> AppendEvent(const std::string& app, int64_t release, const std::string& kind,
                               const std::string& message);

@@ -136,7 +136,7 @@ TEST_F(ReleaseStoreTest, HistorySurvivesCloseAndReopen) {
   EXPECT_EQ(Create("web").number, 3);
 }
 
-TEST_F(ReleaseStoreTest, UsesWalAndSchemaVersion1) {
+TEST_F(ReleaseStoreTest, UsesWalAndTheLatestSchemaVersion) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   auto query = [&](const char* sql) {
@@ -148,7 +148,7 @@ TEST_F(ReleaseStoreTest, UsesWalAndSchemaVersion1) {
     return v;
   };
   EXPECT_EQ(query("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(query("PRAGMA user_version"), "1");
+  EXPECT_EQ(query("PRAGMA user_version"), "2");
   sqlite3_close(db);
 }
 
