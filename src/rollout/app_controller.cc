@@ -1,6 +1,11 @@
 #include "rollout/app_controller.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -13,6 +18,7 @@
 #include "common/log.h"
 #include "rollout/free_port.h"
 #include "rollout/rolling_plan.h"
+#include "spec/delivery_reader.h"
 
 namespace slipway::rollout {
 
@@ -79,8 +85,41 @@ AppController::AppController(AppEnv env, std::string app)
 AppController::~AppController() {
   *alive_ = false;
   if (rollout_ && rollout_->timer) rollout_->timer->cancel();
+  progressive_.reset();
   units_.clear();  // each unit SIGKILLs and reaps its process group
   if (!listen_.empty()) env_.proxy->RemoveListener(app_);
+  if (!preview_listen_.empty()) env_.proxy->RemoveListener(app_ + "#preview");
+}
+
+const std::shared_ptr<metrics::ReleaseWindow>& AppController::WindowFor(std::int64_t release) {
+  auto& window = windows_[release];
+  if (!window) window = std::make_shared<metrics::ReleaseWindow>(env_.proxy->worker_count());
+  // Windows of releases that no longer run are dropped (each holds minutes of counts).
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    bool used = it->first == release || it->first == serving_release_ ||
+                it->first == canary_release_ || it->first == deploying_release_;
+    for (auto& u : units_) used = used || u->release() == it->first;
+    it = used ? std::next(it) : windows_.erase(it);
+  }
+  return windows_[release];
+}
+
+void AppController::OnUnitStarted(ReplicaUnit& unit) {
+  auto identity = unit.identity();
+  if (!identity) return;
+  state::ReplicaRecord r;
+  r.app = app_;
+  r.name = unit.name();
+  r.release = unit.release();
+  r.index = unit.index();
+  r.port = unit.port();
+  r.pid = identity->pid;
+  r.start_time = identity->start_time;
+  r.boot_id = identity->boot_id;
+  r.token = identity->token;
+  if (auto st = env_.store->SaveReplica(r); !st) {
+    log::Error("cannot record a replica", {{"app", app_}, {"error", st.error().message}});
+  }
 }
 
 void AppController::Event(std::int64_t release, const std::string& kind,
@@ -100,6 +139,14 @@ void AppController::OnUnitEvent(ReplicaUnit& unit, const std::string& kind,
 
 void AppController::OnUnitChanged(ReplicaUnit&) {
   PublishPool();
+  if (progressive_ && !progressive_->tick_posted) {
+    progressive_->tick_posted = true;
+    asio::post(*env_.io, [this, alive = alive_, p = progressive_] {
+      if (!*alive) return;
+      p->tick_posted = false;
+      if (progressive_ == p) Tick(p);
+    });
+  }
   if (rollout_ && !rollout_->scheduled) {
     // Re-evaluated from the loop, never from inside a unit's callback (it may get destroyed).
     rollout_->scheduled = true;
@@ -108,7 +155,7 @@ void AppController::OnUnitChanged(ReplicaUnit&) {
       r->scheduled = false;
       if (rollout_ == r) Drive(r);
     });
-  } else if (!rollout_) {
+  } else if (!rollout_ && !progressive_) {
     asio::post(*env_.io, [this, alive = alive_] {
       if (*alive) Reap();
     });
@@ -116,20 +163,69 @@ void AppController::OnUnitChanged(ReplicaUnit&) {
 }
 
 void AppController::PublishPool() {
-  proxy::BackendList list;
+  proxy::TrafficSplit split;
+  proxy::BackendList preview;
   for (auto& u : units_) {
-    if (u->ready() && !u->retiring()) list.push_back(u->backend());
+    if (!u->ready() || u->retiring()) continue;
+    if (canary_release_ && u->release() == *canary_release_) {
+      split.canary.push_back(u->backend());
+      preview.push_back(u->backend());
+    } else {
+      split.stable.push_back(u->backend());
+    }
+  }
+  if (canary_release_) {
+    split.canary_release = *canary_release_;
+    split.canary_weight = canary_weight_;
+    split.header = canary_header_;
+    split.sticky_cookie = sticky_cookie_;
   }
   auto current = pool_->Snapshot();
-  if (*current == list) return;
-  pool_->Publish(std::move(list));
+  if (current->stable != split.stable || current->canary != split.canary ||
+      current->canary_weight != split.canary_weight ||
+      current->canary_release != split.canary_release || current->header != split.header ||
+      current->sticky_cookie != split.sticky_cookie) {
+    pool_->PublishSplit(std::move(split));
+  }
+  if (preview_pool_ && preview_pool_->Snapshot()->stable != preview) {
+    preview_pool_->Publish(std::move(preview));
+  }
 }
 
 void AppController::Reap() {
-  units_.remove_if([](const std::unique_ptr<ReplicaUnit>& u) { return u->stopped(); });
+  units_.remove_if([this](const std::unique_ptr<ReplicaUnit>& u) {
+    if (!u->stopped()) return false;
+    (void)env_.store->DeleteReplica(app_, u->name());
+    return true;
+  });
   if (!units_.empty() || stop_waiters_.empty()) return;
   auto waiters = std::move(stop_waiters_);
   for (auto& w : waiters) w();
+}
+
+std::unique_ptr<ReplicaUnit> AppController::MakeUnit(std::int64_t release, int index,
+                                                     std::uint16_t port,
+                                                     const spec::AppSpec& spec) {
+  UnitConfig config;
+  config.app = app_;
+  config.release = release;
+  config.index = index;
+  config.spec = spec;
+  config.port = port;
+  config.log_dir = env_.log_dir + "/" + app_;
+  if (!spec.flags.empty() && !env_.flags_dir.empty()) {
+    config.flags_file = env_.flags_dir + "/" + app_ + ".json";
+    for (const auto& [name, value] : spec.flags) config.flags[name] = value.ToString();
+    auto stored = env_.store->ListFlags(app_);
+    if (stored) {
+      for (const state::FlagRecord& f : *stored) {
+        if (config.flags.count(f.name)) config.flags[f.name] = f.value;
+      }
+    }
+  }
+  config.window = WindowFor(release);
+  return std::make_unique<ReplicaUnit>(*env_.io, std::move(config),
+                                       static_cast<UnitListener*>(this));
 }
 
 Status AppController::StartUnit(std::int64_t release, const spec::AppSpec& spec) {
@@ -144,9 +240,7 @@ Status AppController::StartUnit(std::int64_t release, const spec::AppSpec& spec)
   std::filesystem::create_directories(log_dir, ec);
   if (ec)
     return Error{fmt::format("cannot create the log directory {}: {}", log_dir, ec.message())};
-  UnitConfig config{app_, release, index, spec, *port, log_dir};
-  auto unit =
-      std::make_unique<ReplicaUnit>(*env_.io, std::move(config), static_cast<UnitListener*>(this));
+  auto unit = MakeUnit(release, index, *port, spec);
   ReplicaUnit* raw = unit.get();
   units_.push_back(std::move(unit));
   Status st = raw->Start();
@@ -292,13 +386,48 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
     done(std::move(st));
   };
 
-  Status listening = env_.proxy->AddListener(ListenerOptionsFor(app_, spec.proxy, pool_));
+  Status listening = EnsureListener(spec);
   if (!listening) {
     Event(number, "deploy.failed", "proxy: " + listening.error().message);
     finish(Status(Error{"proxy: " + listening.error().message}));
     return;
   }
-  listen_ = spec.proxy.listen;
+  if (Status flags = WriteFlagsFile(spec); !flags) {
+    Event(number, "deploy.failed", flags.error().message);
+    finish(flags);
+    return;
+  }
+  // Canary and blue-green need a serving release to compare with and fall back to; a first
+  // deploy (or one after a stop) rolls. A rollback goes the fast way: the whole set, then all
+  // traffic at once.
+  if (!resume && serving_release_ && serving_spec_ &&
+      (spec.strategy != spec::Strategy::kRolling || release.rollback_of)) {
+    if (spec.strategy == spec::Strategy::kBlueGreen && !release.rollback_of &&
+        !spec.blue_green.preview_listen.empty()) {
+      preview_pool_ = std::make_shared<proxy::BackendPool>();
+      auto options = ListenerOptionsFor(app_ + "#preview", spec.proxy, preview_pool_);
+      options.listen = spec.blue_green.preview_listen;
+      options.tls.redirect_http_listen.clear();
+      if (Status st = env_.proxy->AddListener(options); !st) {
+        preview_pool_.reset();
+        Event(number, "deploy.failed", "proxy: preview: " + st.error().message);
+        finish(Status(Error{"proxy: preview: " + st.error().message}));
+        return;
+      }
+      preview_listen_ = spec.blue_green.preview_listen;
+    }
+    StartProgressive(std::move(release), std::move(spec),
+                     [this, number, done = std::move(done)](Status st) {
+                       if (!preview_listen_.empty()) {
+                         env_.proxy->RemoveListener(app_ + "#preview");
+                         preview_listen_.clear();
+                       }
+                       preview_pool_.reset();
+                       (void)number;
+                       done(std::move(st));
+                     });
+    return;
+  }
 
   auto r = std::make_shared<Rollout>();
   r->target = number;
@@ -342,7 +471,80 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
   Drive(r);
 }
 
+Status AppController::EnsureListener(const spec::AppSpec& spec) {
+  Status listening = env_.proxy->AddListener(ListenerOptionsFor(app_, spec.proxy, pool_));
+  if (listening) listen_ = spec.proxy.listen;
+  return listening;
+}
+
+Status AppController::AdoptReplica(const state::ReplicaRecord& record, const spec::AppSpec& spec) {
+  runtime::ProcessIdentity identity;
+  identity.pid = record.pid;
+  identity.start_time = record.start_time;
+  identity.boot_id = record.boot_id;
+  identity.token = record.token;
+  auto unit = MakeUnit(record.release, record.index, static_cast<std::uint16_t>(record.port), spec);
+  ReplicaUnit* raw = unit.get();
+  units_.push_back(std::move(unit));
+  Status st = raw->Adopt(identity);
+  if (!st) {
+    units_.pop_back();
+    (void)env_.store->DeleteReplica(app_, record.name);
+    return st;
+  }
+  Event(record.release, "replica.adopted",
+        fmt::format("{} (pid {}, port {}) still runs; adopted", raw->name(), record.pid,
+                    record.port));
+  return Ok();
+}
+
+// The flags file: {"name": true | false | percent}, written whole to a temporary file and
+// renamed over the old one, so a replica reading it never sees half of it.
+Status AppController::WriteFlagsFile(const spec::AppSpec& spec) {
+  if (spec.flags.empty() || env_.flags_dir.empty()) return Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(env_.flags_dir, ec);
+  if (ec) return Error{"flags: cannot create " + env_.flags_dir + ": " + ec.message()};
+  std::map<std::string, std::string> values;
+  for (const auto& [name, value] : spec.flags) values[name] = value.ToString();
+  if (auto stored = env_.store->ListFlags(app_)) {
+    for (const state::FlagRecord& f : *stored) {
+      if (values.count(f.name)) values[f.name] = f.value;
+    }
+  }
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, text] : values) {
+    auto parsed = spec::ParseFlagValue(text);
+    if (!parsed) continue;
+    if (parsed->percent_based) {
+      j[name] = parsed->percent;
+    } else {
+      j[name] = parsed->on;
+    }
+  }
+  const std::string path = env_.flags_dir + "/" + app_ + ".json";
+  const std::string tmp = path + ".tmp";
+  const std::string text = j.dump() + "\n";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{"flags: cannot write " + tmp + ": " + std::strerror(errno)};
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Error{"flags: cannot write " + path + ": " + std::strerror(errno)};
+  }
+  return Ok();
+}
+
 void AppController::Stop(std::function<void()> done) {
+  if (progressive_) {
+    // Daemon shutdown: the rollout stays stored as it is and continues after the restart.
+    progressive_->over = true;
+    if (progressive_->timer) progressive_->timer->cancel();
+    progressive_.reset();
+    canary_release_.reset();
+    canary_weight_ = 0;
+  }
   auto r = std::make_shared<Rollout>();
   r->target = 0;
   r->spec = serving_spec_.value_or(spec::AppSpec{});
@@ -382,6 +584,8 @@ nlohmann::json AppController::ToJson() const {
   j["ready_replicas"] = ready;
   j["desired_replicas"] = serving_spec_ ? serving_spec_->replicas : 0;
   j["replicas"] = std::move(replicas);
+  j["strategy"] = serving_spec_ ? spec::StrategyName(serving_spec_->strategy) : "rolling";
+  if (progressive_) j["rollout"] = ProgressiveJson(*progressive_);
   return j;
 }
 

@@ -1,17 +1,22 @@
 // AppController: everything Slipway runs for one app: its replicas (of any release), the
-// proxy pool they are published to, and the rolling deploy that moves the app from one
-// release to the next. Lives on the controller's io_context; not thread-safe.
+// proxy pool they are published to (split by weight between the stable release and a canary),
+// and the rollout that moves the app from one release to the next: rolling (app_controller.cc)
+// or progressive, i.e. canary steps or blue-green (progressive_rollout.cc). Lives on the
+// controller's io_context; not thread-safe.
 #pragma once
 
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "common/duration.h"
 #include "common/result.h"
+#include "metrics/release_window.h"
 #include "proxy/proxy_server.h"
 #include "rollout/replica_unit.h"
 #include "spec/app_spec.h"
@@ -24,13 +29,15 @@ struct AppEnv {
   boost::asio::io_context* io = nullptr;
   state::ReleaseStore* store = nullptr;
   proxy::ProxyServer* proxy = nullptr;
-  std::string log_dir;  // <state-dir>/logs; replicas log to <log_dir>/<app>/
+  std::string log_dir;    // <state-dir>/logs; replicas log to <log_dir>/<app>/
+  std::string flags_dir;  // <state-dir>/flags; <flags_dir>/<app>.json holds the app's flags
   // Called after an event of `app` is stored (wakes API clients that wait for events).
   std::function<void(const std::string& app)> on_event;
 };
 
 class AppController : private UnitListener {
  public:
+  using Clock = std::chrono::steady_clock;
   AppController(AppEnv env, std::string app);
   ~AppController() override;
   AppController(const AppController&) = delete;
@@ -42,8 +49,28 @@ class AppController : private UnitListener {
   void Deploy(state::Release release, spec::AppSpec spec, std::function<void(Status)> done);
   // Brings an already recorded release back up after a daemon restart; records no outcome.
   void Resume(state::Release release, spec::AppSpec spec, std::function<void(Status)> done);
+  // Continues a canary or blue-green rollout that a previous daemon left at `record`, after
+  // the replicas it left running were adopted (AdoptReplica). `serving` is the release that
+  // served then (its replicas adopted too), if any.
+  void ResumeProgressive(state::Release release, spec::AppSpec spec, state::RolloutRecord record,
+                         std::optional<state::Release> serving,
+                         std::optional<spec::AppSpec> serving_spec,
+                         std::function<void(Status)> done);
+  // Takes over a replica process a previous daemon started (its identity verified). An error
+  // means it is gone or is not that process any more; the record should be dropped.
+  Status AdoptReplica(const state::ReplicaRecord& record, const spec::AppSpec& spec);
   // Drains and stops every replica and closes the app's listener.
   void Stop(std::function<void()> done);
+
+  // Operator control of a progressive rollout; an error says why it does not apply.
+  Status Promote(bool full, const std::string& who);
+  Status Abort(const std::string& reason, const std::string& who);
+  Status Pause(const std::string& who);
+  Status ResumeRollout(const std::string& who);
+  bool progressive() const { return progressive_ != nullptr; }
+  // Rewrites the flags file the replicas read (atomically) from the spec and the stored
+  // overrides.
+  Status WriteFlagsFile(const spec::AppSpec& spec);
 
   bool deploying() const { return deploying_release_.has_value(); }
   std::optional<std::int64_t> deploying_release() const { return deploying_release_; }
@@ -55,6 +82,8 @@ class AppController : private UnitListener {
 
  private:
   struct Rollout;
+  struct Progressive;
+  void OnUnitStarted(ReplicaUnit& unit) override;
   void OnUnitChanged(ReplicaUnit& unit) override;
   void OnUnitEvent(ReplicaUnit& unit, const std::string& kind, const std::string& message) override;
   void Event(std::int64_t release, const std::string& kind, const std::string& message);
@@ -63,6 +92,28 @@ class AppController : private UnitListener {
   std::optional<Status> Step(Rollout& r);
   void Drive(std::shared_ptr<Rollout> r);
   Status StartUnit(std::int64_t release, const spec::AppSpec& spec);
+  std::unique_ptr<ReplicaUnit> MakeUnit(std::int64_t release, int index, std::uint16_t port,
+                                        const spec::AppSpec& spec);
+  const std::shared_ptr<metrics::ReleaseWindow>& WindowFor(std::int64_t release);
+  Status EnsureListener(const spec::AppSpec& spec);
+  // Progressive rollouts (progressive_rollout.cc).
+  void StartProgressive(state::Release release, spec::AppSpec spec,
+                        std::function<void(Status)> done);
+  void Tick(const std::shared_ptr<Progressive>& p);
+  void ScheduleTick(const std::shared_ptr<Progressive>& p, Clock::duration after);
+  bool Save(Progressive& p);
+  void Evaluate(Progressive& p, Clock::time_point now);
+  void EnterStep(Progressive& p, int step);
+  void AdvanceCanary(Progressive& p, Clock::time_point now);
+  void AdvanceBlueGreen(Progressive& p, Clock::time_point now);
+  void SwitchToNew(Progressive& p);
+  void FinishProgressive(Progressive& p);
+  void AbortProgressive(Progressive& p, const std::string& reason);
+  void PauseProgressive(Progressive& p, const std::string& reason);
+  std::string CheckNewReplicas(Progressive& p, Clock::time_point now);
+  bool EnsureNewReplicas(Progressive& p, int wanted);
+  Millis StepElapsed(const Progressive& p, Clock::time_point now) const;
+  nlohmann::json ProgressiveJson(const Progressive& p) const;
   void Retire(ReplicaUnit* unit);
   void Reap();
   void Roll(state::Release release, spec::AppSpec spec, bool resume,
@@ -71,6 +122,15 @@ class AppController : private UnitListener {
   AppEnv env_;
   std::string app_;
   std::shared_ptr<proxy::BackendPool> pool_;
+  std::shared_ptr<proxy::BackendPool> preview_pool_;  // blue-green: the new set only
+  std::string preview_listen_;
+  std::map<std::int64_t, std::shared_ptr<metrics::ReleaseWindow>> windows_;
+  // The release receiving a share of the traffic beside the serving one, and its share.
+  std::optional<std::int64_t> canary_release_;
+  int canary_weight_ = 0;
+  std::string canary_header_;
+  std::string sticky_cookie_;
+  std::shared_ptr<Progressive> progressive_;
   std::list<std::unique_ptr<ReplicaUnit>> units_;
   std::optional<std::int64_t> serving_release_;
   std::optional<spec::AppSpec> serving_spec_;

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/log.h"
+#include "spec/spec_parser.h"
 
 namespace slipway::rollout {
 
@@ -43,30 +44,111 @@ bool Fleet::Known(const std::string& app) const {
   return rec && rec->has_value();
 }
 
+std::optional<spec::AppSpec> Fleet::CurrentSpec(const std::string& app) const {
+  auto rec = env_.store->GetApp(app);
+  if (!rec || !rec->has_value() || !(*rec)->current_release) return std::nullopt;
+  auto rel = env_.store->GetRelease(app, *(*rec)->current_release);
+  if (!rel || !rel->has_value()) return std::nullopt;
+  return spec::ParseAppSpec((*rel)->spec_yaml, (*rel)->spec_file, (*rel)->base_dir).spec;
+}
+
 void Fleet::Recover() {
-  auto failed = env_.store->FailUnfinishedDeploys("the daemon stopped during this deploy");
-  if (failed && *failed > 0)
-    log::Warn("marked interrupted deploys as failed", {{"count", *failed}});
+  // Canary and blue-green rollouts continue where they were; any other unfinished deploy is
+  // failed and its app brought back to its current release.
+  std::map<std::string, state::RolloutRecord> resumable;
+  if (auto rollouts = env_.store->UnfinishedRollouts()) {
+    for (const state::RolloutRecord& r : *rollouts) {
+      if (r.strategy != "rolling") resumable[r.app] = r;
+    }
+  }
   auto apps = env_.store->ListApps();
   if (!apps) {
     log::Error("cannot list apps", {{"error", apps.error().message}});
     return;
   }
   for (const state::AppRecord& app : *apps) {
-    if (app.desired != state::DesiredState::kRunning || !app.current_release) continue;
-    auto rel = env_.store->GetRelease(app.name, *app.current_release);
-    if (!rel || !rel->has_value()) continue;
-    const state::Release& release = **rel;
-    auto parsed = spec::ParseAppSpec(release.spec_yaml, release.spec_file, release.base_dir);
-    if (!parsed.spec) {
-      log::Error("stored spec no longer parses", {{"app", app.name}});
+    auto releases = env_.store->ListReleases(app.name);
+    if (!releases) continue;
+    for (const state::Release& r : *releases) {
+      if (r.outcome != state::Outcome::kDeploying) continue;
+      auto it = resumable.find(app.name);
+      if (it != resumable.end() && it->second.release == r.number &&
+          app.desired == state::DesiredState::kRunning) {
+        continue;
+      }
+      (void)env_.store->FinishRelease(app.name, r.number, state::Outcome::kFailed,
+                                      "the daemon stopped during this deploy");
+      log::Warn("marked an interrupted deploy as failed",
+                {{"app", app.name}, {"release", r.number}});
+    }
+  }
+  std::map<std::string, std::vector<state::ReplicaRecord>> replicas;
+  if (auto all = env_.store->ListReplicas()) {
+    for (state::ReplicaRecord& r : *all) replicas[r.app].push_back(std::move(r));
+  }
+  for (const state::AppRecord& app : *apps) {
+    const std::string name = app.name;
+    auto load = [&](std::int64_t number) -> std::optional<std::pair<state::Release, spec::AppSpec>> {
+      auto rel = env_.store->GetRelease(name, number);
+      if (!rel || !rel->has_value()) return std::nullopt;
+      auto parsed = spec::ParseAppSpec((*rel)->spec_yaml, (*rel)->spec_file, (*rel)->base_dir);
+      if (!parsed.spec) {
+        log::Error("stored spec no longer parses", {{"app", name}, {"release", number}});
+        return std::nullopt;
+      }
+      return std::make_pair(**rel, *parsed.spec);
+    };
+    // Every replica a previous daemon left running is adopted by its release's spec; those of
+    // releases that should not run any more are then drained and stopped by the rollout.
+    std::map<std::int64_t, spec::AppSpec> specs;
+    for (const state::ReplicaRecord& r : replicas[name]) {
+      if (specs.count(r.release)) continue;
+      if (auto loaded = load(r.release)) specs[r.release] = loaded->second;
+    }
+    AdoptReplicas(name, replicas[name], specs);
+    if (app.desired != state::DesiredState::kRunning) {
+      if (apps_.count(name)) Controller(name).Stop(nullptr);
       continue;
     }
-    std::string name = app.name;
-    Controller(name).Resume(release, *parsed.spec, [name](slipway::Status st) {
+    std::optional<std::pair<state::Release, spec::AppSpec>> serving;
+    if (app.current_release) serving = load(*app.current_release);
+    auto rollout = resumable.find(name);
+    if (rollout != resumable.end()) {
+      auto target = load(rollout->second.release);
+      if (target) {
+        Controller(name).ResumeProgressive(
+            target->first, target->second, rollout->second,
+            serving ? std::optional<state::Release>(serving->first) : std::nullopt,
+            serving ? std::optional<spec::AppSpec>(serving->second) : std::nullopt,
+            [name](slipway::Status st) {
+              if (!st) log::Warn("resumed rollout ended", {{"app", name}, {"error", st.error().message}});
+            });
+        continue;
+      }
+      (void)env_.store->FinishRelease(name, rollout->second.release, state::Outcome::kAborted,
+                                      "its spec no longer parses after a daemon restart");
+    }
+    if (!serving) continue;
+    Controller(name).Resume(serving->first, serving->second, [name](slipway::Status st) {
       if (!st)
         log::Error("could not bring app back", {{"app", name}, {"error", st.error().message}});
     });
+  }
+}
+
+void Fleet::AdoptReplicas(const std::string& app, const std::vector<state::ReplicaRecord>& records,
+                          const std::map<std::int64_t, spec::AppSpec>& specs) {
+  for (const state::ReplicaRecord& r : records) {
+    auto spec = specs.find(r.release);
+    if (spec == specs.end()) {
+      (void)env_.store->DeleteReplica(app, r.name);
+      continue;
+    }
+    Status st = Controller(app).AdoptReplica(r, spec->second);
+    if (!st) {
+      log::Info("a recorded replica is not adopted",
+                {{"app", app}, {"replica", r.name}, {"why", st.error().message}});
+    }
   }
 }
 
@@ -112,6 +194,21 @@ Outcome<state::Release> Fleet::Deploy(const DeployRequest& request,
 
 Outcome<state::Release> Fleet::Rollback(const std::string& app, std::optional<std::int64_t> to,
                                         const std::string& who) {
+  // During a canary or blue-green rollout the previous release is still there, warm: a
+  // rollback is an abort, which gives it all the traffic back at once.
+  auto running = apps_.find(app);
+  if (!to && running != apps_.end() && running->second->progressive()) {
+    AppController& controller = *running->second;
+    auto serving = controller.serving_release();
+    if (Status st = controller.Abort("rolled back", who); !st) {
+      return {std::nullopt, Refusal{409, st.error().message}};
+    }
+    if (serving) {
+      auto rel = env_.store->GetRelease(app, *serving);
+      if (rel && rel->has_value()) return {**rel, std::nullopt};
+    }
+    return {std::nullopt, Refusal{409, "the rollout was aborted; no earlier release serves"}};
+  }
   auto releases = env_.store->ListReleases(app);
   if (!releases) return {std::nullopt, Refusal{500, "state: " + releases.error().message}};
   if (releases->empty()) return {std::nullopt, Refusal{404, "no app named " + app}};
@@ -219,5 +316,104 @@ std::vector<std::string> Fleet::ReplicaLogs(const std::string& app) const {
 }
 
 Status Fleet::ReloadCertificates() { return env_.proxy->ReloadCertificates(); }
+
+namespace {
+template <typename Action>
+std::optional<Refusal> Control(std::map<std::string, std::unique_ptr<AppController>>& apps,
+                               const std::string& app, Action action) {
+  auto it = apps.find(app);
+  if (it == apps.end()) return Refusal{404, "no app named " + app + " runs here"};
+  Status st = action(*it->second);
+  if (!st) return Refusal{409, st.error().message};
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<Refusal> Fleet::Promote(const std::string& app, bool full, const std::string& who) {
+  return Control(apps_, app, [&](AppController& c) { return c.Promote(full, who); });
+}
+
+std::optional<Refusal> Fleet::Abort(const std::string& app, const std::string& who) {
+  return Control(apps_, app, [&](AppController& c) { return c.Abort("", who); });
+}
+
+std::optional<Refusal> Fleet::Pause(const std::string& app, const std::string& who) {
+  return Control(apps_, app, [&](AppController& c) { return c.Pause(who); });
+}
+
+std::optional<Refusal> Fleet::Resume(const std::string& app, const std::string& who) {
+  return Control(apps_, app, [&](AppController& c) { return c.ResumeRollout(who); });
+}
+
+std::optional<Refusal> Fleet::SetFlag(const std::string& app, const std::string& name,
+                                      const std::string& value, const std::string& who) {
+  if (!Known(app)) return Refusal{404, "no app named " + app};
+  auto spec = CurrentSpec(app);
+  if (!spec) return Refusal{409, app + " has no serving release whose spec declares flags"};
+  if (!spec->flags.count(name)) {
+    std::string names;
+    for (const auto& [flag, value] : spec->flags) names += (names.empty() ? "" : ", ") + flag;
+    return Refusal{404, "the spec of " + app + " declares no flag named " + name +
+                            (names.empty() ? " (it declares none)" : " (flags: " + names + ")")};
+  }
+  auto parsed = spec::ParseFlagValue(value);
+  if (!parsed) {
+    return Refusal{400, "flag value \"" + value + "\": expected true, false or a percentage (25%)"};
+  }
+  if (Status st = env_.store->SetFlag(app, name, parsed->ToString(), who); !st) {
+    return Refusal{500, "state: " + st.error().message};
+  }
+  NotifyEvent(app);
+  if (Status st = Controller(app).WriteFlagsFile(*spec); !st) {
+    return Refusal{500, st.error().message};
+  }
+  return std::nullopt;
+}
+
+nlohmann::json Fleet::FlagsJson(const std::string& app) const {
+  nlohmann::json out = nlohmann::json::array();
+  auto spec = CurrentSpec(app);
+  if (!spec) return out;
+  std::map<std::string, state::FlagRecord> stored;
+  if (auto flags = env_.store->ListFlags(app)) {
+    for (const auto& f : *flags) stored[f.name] = f;
+  }
+  for (const auto& [name, value] : spec->flags) {
+    nlohmann::json j{{"name", name}, {"value", value.ToString()}, {"source", "spec"}};
+    if (auto it = stored.find(name); it != stored.end()) {
+      j["value"] = it->second.value;
+      j["source"] = "set";
+      j["updated_by"] = it->second.updated_by;
+      j["updated_at"] = it->second.updated_at;
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+nlohmann::json Fleet::AnalysisJson(const std::string& app, std::optional<std::int64_t> release,
+                                   int limit) const {
+  nlohmann::json out = nlohmann::json::array();
+  if (!release) {
+    auto it = apps_.find(app);
+    if (it != apps_.end()) release = it->second->deploying_release();
+    if (!release) {
+      auto releases = env_.store->ListReleases(app);
+      if (releases && !releases->empty()) release = releases->back().number;
+    }
+  }
+  if (!release) return out;
+  auto records = env_.store->RecentAnalysis(app, *release, limit);
+  if (!records) return out;
+  for (const state::AnalysisRecord& r : *records) {
+    out.push_back({{"release", r.release},
+                   {"at", r.at},
+                   {"step", r.step + 1},
+                   {"verdict", r.verdict},
+                   {"summary", r.summary},
+                   {"checks", nlohmann::json::parse(r.checks_json, nullptr, false)}});
+  }
+  return out;
+}
 
 }  // namespace slipway::rollout

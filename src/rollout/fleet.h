@@ -62,6 +62,20 @@ class Fleet {
   // Drains and stops every replica of `app`; `done` runs when nothing of it runs.
   std::optional<Refusal> Stop(const std::string& app, const std::string& who,
                               std::function<void()> done);
+  // Operator control of a canary or blue-green rollout (see AppController).
+  std::optional<Refusal> Promote(const std::string& app, bool full, const std::string& who);
+  std::optional<Refusal> Abort(const std::string& app, const std::string& who);
+  std::optional<Refusal> Pause(const std::string& app, const std::string& who);
+  std::optional<Refusal> Resume(const std::string& app, const std::string& who);
+  // Sets a feature flag (recorded, with an event naming `who`) and rewrites the flags file the
+  // replicas read; no restart.
+  std::optional<Refusal> SetFlag(const std::string& app, const std::string& name,
+                                 const std::string& value, const std::string& who);
+  nlohmann::json FlagsJson(const std::string& app) const;
+  // The newest analysis evaluations of the app's rollout (or of `release`).
+  nlohmann::json AnalysisJson(const std::string& app, std::optional<std::int64_t> release,
+                              int limit) const;
+
   // Stops every app without changing its desired state (daemon shutdown).
   void StopAll(std::function<void()> done);
 
@@ -73,6 +87,10 @@ class Fleet {
 
  private:
   AppController& Controller(const std::string& app);
+  // The app's spec as its current release has it (for flags), or nullopt.
+  std::optional<spec::AppSpec> CurrentSpec(const std::string& app) const;
+  void AdoptReplicas(const std::string& app, const std::vector<state::ReplicaRecord>& records,
+                     const std::map<std::int64_t, spec::AppSpec>& specs);
   Outcome<state::Release> StartRelease(const state::NewRelease& release,
                                        std::function<void(Status)> done);
 

@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cctype>
+
 #include "common/duration.h"
 
 namespace slipway::rollout {
@@ -45,6 +47,7 @@ ReplicaUnit::ReplicaUnit(asio::io_context& io, UnitConfig config, UnitListener* 
   backend_->id = name_;
   backend_->port = config_.port;
   backend_->release = config_.release;
+  backend_->window = config_.window;
 }
 
 ReplicaUnit::~ReplicaUnit() {
@@ -56,7 +59,8 @@ ReplicaUnit::~ReplicaUnit() {
 
 std::string ReplicaUnit::log_path() const { return config_.log_dir + "/" + name_ + ".log"; }
 
-Status ReplicaUnit::Start() {
+// Builds the process's launch spec (same for a spawn and an adoption).
+Status ReplicaUnit::Prepare() {
   const spec::AppSpec& s = config_.spec;
   runtime::LaunchSpec launch;
   launch.name = name_;
@@ -67,6 +71,14 @@ Status ReplicaUnit::Start() {
   launch.env.try_emplace("SLIPWAY_APP", config_.app);
   launch.env.try_emplace("SLIPWAY_RELEASE", std::to_string(config_.release));
   launch.env.try_emplace("SLIPWAY_REPLICA", std::to_string(config_.index));
+  if (!config_.flags_file.empty()) {
+    launch.env.try_emplace("SLIPWAY_FLAGS_FILE", config_.flags_file);
+    for (const auto& [name, value] : config_.flags) {
+      std::string upper = name;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      launch.env.try_emplace("SLIPWAY_FLAG_" + upper, value);
+    }
+  }
   // A minimal PATH so scripts work; the rest of the daemon's environment is not leaked.
   launch.env.try_emplace("PATH", "/usr/local/bin:/usr/bin:/bin");
   launch.user = s.user;
@@ -80,6 +92,11 @@ Status ReplicaUnit::Start() {
   launch.grace_period = s.stop.grace_period;
   process_ = std::make_unique<runtime::ProcessReplica>(
       io_, std::move(launch), static_cast<runtime::ReplicaObserver*>(this));
+  return Status(Ok());
+}
+
+Status ReplicaUnit::Start() {
+  if (Status st = Prepare(); !st) return st;
   started_at_ = Clock::now();
   Status st = process_->Start();
   if (!st) {
@@ -88,6 +105,25 @@ Status ReplicaUnit::Start() {
   }
   return st;
 }
+
+Status ReplicaUnit::Adopt(const runtime::ProcessIdentity& identity) {
+  if (Status st = Prepare(); !st) return st;
+  started_at_ = Clock::now();
+  Status st = process_->Adopt(identity);
+  if (!st) {
+    stopped_ = true;
+    return st;
+  }
+  listener_->OnUnitStarted(*this);
+  if (!retiring_) StartProbes();  // the first probe runs at once: ready again within one probe
+  return st;
+}
+
+std::optional<runtime::ProcessIdentity> ReplicaUnit::identity() const {
+  return process_ ? process_->identity() : std::nullopt;
+}
+
+int ReplicaUnit::restarts() const { return process_ ? process_->restarts() : 0; }
 
 ReplicaUnit::Clock::time_point ReplicaUnit::startup_deadline() const {
   return started_at_ + config_.spec.readiness.startup_timeout;
@@ -130,6 +166,7 @@ void ReplicaUnit::SetReady(bool ready) {
 
 void ReplicaUnit::OnReplicaStarted(int pid) {
   last_exit_.clear();
+  listener_->OnUnitStarted(*this);
   listener_->OnUnitEvent(*this, "replica.started",
                          fmt::format("{} started: pid {}, port {}", name_, pid, config_.port));
   if (!retiring_) StartProbes();

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -12,7 +14,9 @@
 
 #include "common/result.h"
 #include "health/probe_loop.h"
+#include "metrics/release_window.h"
 #include "proxy/backend_pool.h"
+#include "runtime/process_identity.h"
 #include "runtime/process_replica.h"
 #include "spec/app_spec.h"
 
@@ -24,6 +28,8 @@ class ReplicaUnit;
 class UnitListener {
  public:
   virtual ~UnitListener() = default;
+  // A process was spawned or adopted for the unit (its identity may be stored).
+  virtual void OnUnitStarted(ReplicaUnit& unit) = 0;
   // Readiness, process state or retirement changed: re-evaluate the pool and any rollout.
   virtual void OnUnitChanged(ReplicaUnit& unit) = 0;
   // Something an operator should see in the deploy events ("replica.exited", ...).
@@ -38,6 +44,9 @@ struct UnitConfig {
   spec::AppSpec spec;      // the release's spec
   std::uint16_t port = 0;  // assigned by the controller, passed as $PORT
   std::string log_dir;     // replica output goes to <log_dir>/<name>.log
+  std::string flags_file;  // passed as $SLIPWAY_FLAGS_FILE; "" when the app has no flags
+  std::map<std::string, std::string> flags;  // SLIPWAY_FLAG_<NAME> values at start
+  std::shared_ptr<metrics::ReleaseWindow> window;  // the release's proxy counts
 };
 
 class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsumer {
@@ -52,6 +61,13 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
 
   // Spawns the process; an error means it cannot run at all (bad user, missing binary, ...).
   Status Start();
+  // Takes over the running process a previous daemon spawned for this replica (see
+  // runtime::ProcessReplica::Adopt); probes start at once.
+  Status Adopt(const runtime::ProcessIdentity& identity);
+  // The running process's identity, to store; nullopt when none runs.
+  std::optional<runtime::ProcessIdentity> identity() const;
+  // Restarts of the process since the unit began (crash-loop detection).
+  int restarts() const;
   // Leaves the pool (the caller republishes it), waits for in-flight requests to finish (up to
   // the spec's drain timeout), then stops the process gracefully. `done` runs when it is gone.
   void Retire(std::function<void()> done);
@@ -82,6 +98,7 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
                        runtime::Millis restart_in) override;
   void OnHealthy() override;
   void OnUnhealthy(const health::ProbeResult& last) override;
+  Status Prepare();
   void SetReady(bool ready);
   void StartProbes();
   void StopProbes();
