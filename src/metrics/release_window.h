@@ -17,6 +17,10 @@ namespace slipway::metrics {
 // Latency histogram: bucket i holds latencies in [LatencyBucketLower(i), LatencyBucketUpper(i));
 // bounds grow by a fixed ratio from 100 us, the last bucket is open-ended.
 constexpr int kLatencyBuckets = 64;
+// Bucket 0 is [0, 100 us); bucket i < 63 ends at 100 us * 1.25^i, so the last finite bound is
+// ~102 s and a bucket is 25% wide: a quantile is within 25% of the truth before interpolation.
+constexpr double kFirstLatencyBound = 100e-6;  // seconds
+constexpr double kLatencyBucketRatio = 1.25;
 double LatencyBucketLower(int i);  // seconds
 double LatencyBucketUpper(int i);  // seconds; +inf for the last
 int LatencyBucketFor(std::chrono::microseconds latency);
@@ -40,16 +44,21 @@ class ReleaseWindow {
   static constexpr int kSlots = 600;  // seconds of history
 
   explicit ReleaseWindow(int shards);
+  ~ReleaseWindow();
   ReleaseWindow(const ReleaseWindow&) = delete;
   ReleaseWindow& operator=(const ReleaseWindow&) = delete;
 
   // One finished request. `shard` < shards; only one thread may write a given shard.
   void Record(int shard, int status, std::chrono::microseconds latency, Clock::time_point now);
-  // Sums of the last `window` (whole seconds, at most kSlots) ending at `now`, all shards.
+  // Sums of the last `window` (whole seconds, at most kSlots) ending at `now`, all shards: the
+  // slots of seconds (now - window, now], the current partial second included. Any thread, while
+  // the writers record; a slot recycled during the read is left out, never read half-reset (at
+  // most one per shard, only in a window of ~kSlots seconds; see release_window.cc).
   WindowCounts Sum(Clock::time_point now, std::chrono::seconds window) const;
   // Totals since creation, all shards (for status and exposition).
   std::uint64_t total_requests() const;
   std::uint64_t total_errors() const;
+  int shards() const { return static_cast<int>(shards_.size()); }
 
  private:
   struct Shard;
