@@ -1,5 +1,7 @@
 #include "analysis/canary_judge.h"
 
+#include "spec/delivery_reader.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -54,7 +56,7 @@ std::optional<std::string> WhyNotJudged(const spec::AnalysisCheck& check, const 
                        check.min_samples);
   }
   if (!std::isfinite(r.value) || (Compares(r.metric) && !std::isfinite(r.baseline))) {
-    return fmt::format("{} not measurable", MetricName(r.metric));
+    return fmt::format("{} not measurable", spec::AnalysisMetricName(r.metric));
   }
   return std::nullopt;
 }
@@ -77,7 +79,7 @@ std::string DescribeValue(const CheckResult& r, const metrics::WindowCounts& can
     case AnalysisMetric::kMannWhitney:
       break;  // judged by JudgeMannWhitney
   }
-  return MetricName(r.metric);
+  return spec::AnalysisMetricName(r.metric);
 }
 
 std::string DescribeThreshold(AnalysisMetric metric, double threshold) {
@@ -151,28 +153,10 @@ const char* VerdictName(Verdict verdict) {
   return "?";
 }
 
-const char* MetricName(AnalysisMetric metric) {
-  switch (metric) {
-    case AnalysisMetric::kErrorRate:
-      return "error_rate";
-    case AnalysisMetric::kLatencyP95:
-      return "latency_p95";
-    case AnalysisMetric::kLatencyP99:
-      return "latency_p99";
-    case AnalysisMetric::kErrorRateVsBaseline:
-      return "error_rate_vs_baseline";
-    case AnalysisMetric::kLatencyP95VsBaseline:
-      return "latency_p95_vs_baseline";
-    case AnalysisMetric::kMannWhitney:
-      return "mann_whitney";
-  }
-  return "?";
-}
-
 CheckResult JudgeCheck(const spec::AnalysisCheck& check, const metrics::WindowCounts& canary,
                        const metrics::WindowCounts& baseline) {
   CheckResult r;
-  r.name = check.name.empty() ? MetricName(check.metric) : check.name;
+  r.name = check.name.empty() ? spec::AnalysisMetricName(check.metric) : check.name;
   r.metric = check.metric;
   r.threshold = check.metric == AnalysisMetric::kMannWhitney ? 1 - check.confidence : check.max;
   r.samples = canary.requests;
@@ -209,7 +193,7 @@ CheckResult JudgeCheck(const spec::AnalysisCheck& check, const metrics::WindowCo
 Evaluation Evaluate(const spec::AnalysisConfig& config, const metrics::WindowCounts& canary,
                     const metrics::WindowCounts& baseline) {
   std::vector<spec::AnalysisCheck> defaults;
-  if (config.checks.empty()) defaults = DefaultChecks();
+  if (config.checks.empty()) defaults = spec::DefaultAnalysisChecks();
   const auto& checks = config.checks.empty() ? defaults : config.checks;
 
   Evaluation e;

@@ -17,10 +17,6 @@ namespace slipway::analysis {
 enum class Verdict { kPass, kFail, kInconclusive };
 const char* VerdictName(Verdict verdict);  // "pass", "fail", "inconclusive"
 
-// The metric as slipway.yaml spells it: "error_rate", "latency_p95", "latency_p99",
-// "error_rate_vs_baseline", "latency_p95_vs_baseline", "mann_whitney".
-const char* MetricName(spec::AnalysisMetric metric);
-
 struct CheckResult {
   std::string name;  // the check's name (its metric's when the spec gave none)
   spec::AnalysisMetric metric = spec::AnalysisMetric::kErrorRate;
@@ -54,25 +50,8 @@ struct Evaluation {
   std::string summary;
 };
 
-// Judges every check of `config` (DefaultChecks() when it lists none).
+// Judges every check of `config` (spec::DefaultAnalysisChecks() when it lists none).
 Evaluation Evaluate(const spec::AnalysisConfig& config, const metrics::WindowCounts& canary,
                     const metrics::WindowCounts& baseline);
-
-// The checks of an analysis that lists none: error_rate <= 5% and latency_p95 <= 1 s, each
-// judged on 20 requests at least. Inline so that the spec parser (below analysis) can fill its
-// default without linking this module.
-inline std::vector<spec::AnalysisCheck> DefaultChecks() {
-  spec::AnalysisCheck error_rate;
-  error_rate.name = "error_rate";
-  error_rate.metric = spec::AnalysisMetric::kErrorRate;
-  error_rate.max = 0.05;
-  error_rate.min_samples = 20;
-  spec::AnalysisCheck latency_p95;
-  latency_p95.name = "latency_p95";
-  latency_p95.metric = spec::AnalysisMetric::kLatencyP95;
-  latency_p95.max = 1.0;
-  latency_p95.min_samples = 20;
-  return {error_rate, latency_p95};
-}
 
 }  // namespace slipway::analysis

@@ -88,7 +88,8 @@ void Fleet::Recover() {
   }
   for (const state::AppRecord& app : *apps) {
     const std::string name = app.name;
-    auto load = [&](std::int64_t number) -> std::optional<std::pair<state::Release, spec::AppSpec>> {
+    auto load =
+        [&](std::int64_t number) -> std::optional<std::pair<state::Release, spec::AppSpec>> {
       auto rel = env_.store->GetRelease(name, number);
       if (!rel || !rel->has_value()) return std::nullopt;
       auto parsed = spec::ParseAppSpec((*rel)->spec_yaml, (*rel)->spec_file, (*rel)->base_dir);
@@ -121,7 +122,8 @@ void Fleet::Recover() {
             serving ? std::optional<state::Release>(serving->first) : std::nullopt,
             serving ? std::optional<spec::AppSpec>(serving->second) : std::nullopt,
             [name](slipway::Status st) {
-              if (!st) log::Warn("resumed rollout ended", {{"app", name}, {"error", st.error().message}});
+              if (!st)
+                log::Warn("resumed rollout ended", {{"app", name}, {"error", st.error().message}});
             });
         continue;
       }

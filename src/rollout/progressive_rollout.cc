@@ -14,6 +14,7 @@
 #include "analysis/canary_judge.h"
 #include "common/log.h"
 #include "rollout/app_controller.h"
+#include "spec/delivery_reader.h"
 #include "spec/spec_parser.h"
 
 namespace slipway::rollout {
@@ -37,7 +38,8 @@ std::string StepText(const spec::CanaryStep& step) {
     case spec::CanaryStep::Kind::kWeight:
       return fmt::format("weight {}%", step.weight);
     case spec::CanaryStep::Kind::kPause:
-      return step.pause ? "pause " + FormatDuration(*step.pause) : std::string("pause until resumed");
+      return step.pause ? "pause " + FormatDuration(*step.pause)
+                        : std::string("pause until resumed");
     case spec::CanaryStep::Kind::kAnalysis:
       return "analysis " + FormatDuration(step.analysis);
   }
@@ -55,7 +57,7 @@ nlohmann::json ChecksJson(const analysis::Evaluation& e) {
   nlohmann::json checks = nlohmann::json::array();
   for (const analysis::CheckResult& c : e.checks) {
     checks.push_back({{"name", c.name},
-                      {"metric", analysis::MetricName(c.metric)},
+                      {"metric", spec::AnalysisMetricName(c.metric)},
                       {"verdict", analysis::VerdictName(c.verdict)},
                       {"value", Number(c.value)},
                       {"baseline", Number(c.baseline)},
@@ -117,12 +119,13 @@ void AppController::StartProgressive(state::Release release, spec::AppSpec spec,
   if (!Save(*p)) return;
   std::string plan;
   if (p->fast) {
-    plan = fmt::format("rollback to the spec of release {}: {} replica(s) at once, then all "
-                       "traffic",
-                       *release.rollback_of, spec.replicas);
+    plan = fmt::format(
+        "rollback to the spec of release {}: {} replica(s) at once, then all "
+        "traffic",
+        *release.rollback_of, spec.replicas);
   } else if (p->blue_green) {
-    plan = fmt::format("blue-green: {} new replica(s) beside release {}{}, then {}",
-                       spec.replicas, *serving_release_,
+    plan = fmt::format("blue-green: {} new replica(s) beside release {}{}, then {}", spec.replicas,
+                       *serving_release_,
                        spec.blue_green.preview_listen.empty()
                            ? ""
                            : " (preview on " + spec.blue_green.preview_listen + ")",
@@ -219,9 +222,8 @@ void AppController::ScheduleTick(const std::shared_ptr<Progressive>& p, Clock::d
 }
 
 Millis AppController::StepElapsed(const Progressive& p, Clock::time_point now) const {
-  Millis running = p.record.paused
-                       ? Millis(0)
-                       : std::chrono::duration_cast<Millis>(now - p.step_started);
+  Millis running =
+      p.record.paused ? Millis(0) : std::chrono::duration_cast<Millis>(now - p.step_started);
   return Millis(p.record.step_elapsed_ms) + running;
 }
 
@@ -270,10 +272,9 @@ void AppController::Tick(const std::shared_ptr<Progressive>& p) {
            spec::CanaryStep::Kind::kPause);
   if (waiting_on_purpose) p->last_progress = now;
   if (now - p->last_progress >= p->spec.progress_deadline.after) {
-    std::string why = fmt::format(
-        "no progress for {} (strategy.progress_deadline) at {}{}",
-        FormatDuration(p->spec.progress_deadline.after), p->record.phase,
-        p->last ? "; last analysis: " + p->last->summary : std::string());
+    std::string why = fmt::format("no progress for {} (strategy.progress_deadline) at {}{}",
+                                  FormatDuration(p->spec.progress_deadline.after), p->record.phase,
+                                  p->last ? "; last analysis: " + p->last->summary : std::string());
     if (p->spec.progress_deadline.abort) {
       AbortProgressive(*p, why);
       return;
@@ -345,8 +346,7 @@ void AppController::Evaluate(Progressive& p, Clock::time_point now) {
   p.last = e;
   analysis::Decision decision = p.run.Add(e);
   if (changed || e.verdict == analysis::Verdict::kFail) {
-    Event(p.release.number, "analysis." + std::string(analysis::VerdictName(e.verdict)),
-          e.summary);
+    Event(p.release.number, "analysis." + std::string(analysis::VerdictName(e.verdict)), e.summary);
   }
   if (decision == analysis::Decision::kAbort) {
     AbortProgressive(p, fmt::format("analysis failed {} time(s) in a row: {}",
@@ -355,10 +355,10 @@ void AppController::Evaluate(Progressive& p, Clock::time_point now) {
   }
   // Inconclusive verdicts hold an analysis step (never pass it); past the limit an operator
   // has to look. Outside analysis steps they only wait.
-  const bool in_analysis_step =
-      !p.blue_green && p.record.phase == "steps" && p.record.step < p.steps() &&
-      p.spec.canary.steps[static_cast<std::size_t>(p.record.step)].kind ==
-          spec::CanaryStep::Kind::kAnalysis;
+  const bool in_analysis_step = !p.blue_green && p.record.phase == "steps" &&
+                                p.record.step < p.steps() &&
+                                p.spec.canary.steps[static_cast<std::size_t>(p.record.step)].kind ==
+                                    spec::CanaryStep::Kind::kAnalysis;
   if (decision == analysis::Decision::kPause && in_analysis_step && !p.record.paused) {
     PauseProgressive(p, fmt::format("analysis inconclusive {} times in a row: {}",
                                     p.run.consecutive_inconclusive(), e.summary));
@@ -448,18 +448,16 @@ void AppController::AdvanceBlueGreen(Progressive& p, Clock::time_point now) {
     const auto& auto_promote = p.spec.blue_green.auto_promote;
     if (!p.fast && !auto_promote) {
       p.record.paused = true;
-      p.record.pause_reason = fmt::format("the new set is ready{}; `slipway promote {}` switches "
-                                          "the traffic",
-                                          preview_listen_.empty() ? "" : " on the preview " +
-                                                                             preview_listen_,
-                                          app_);
+      p.record.pause_reason = fmt::format(
+          "the new set is ready{}; `slipway promote {}` switches "
+          "the traffic",
+          preview_listen_.empty() ? "" : " on the preview " + preview_listen_, app_);
     }
     if (!Save(p)) return;
     PublishPool();
     Event(p.release.number, "rollout.ready",
           fmt::format("all {} replica(s) of release {} are ready{}", p.spec.replicas,
-                      p.release.number,
-                      p.record.paused ? "; waiting for `slipway promote`" : ""));
+                      p.release.number, p.record.paused ? "; waiting for `slipway promote`" : ""));
   }
   if (p.record.phase == "preview") {
     if (p.record.paused) return;
@@ -549,10 +547,9 @@ void AppController::AbortProgressive(Progressive& p, const std::string& reason) 
   (void)env_.store->FinishRelease(app_, number, state::Outcome::kAborted, reason);
   deploying_release_.reset();
   Event(number, "rollout.aborted",
-        serving_release_
-            ? fmt::format("release {} aborted: {}; release {} keeps serving", number, reason,
-                          *serving_release_)
-            : fmt::format("release {} aborted: {}", number, reason));
+        serving_release_ ? fmt::format("release {} aborted: {}; release {} keeps serving", number,
+                                       reason, *serving_release_)
+                         : fmt::format("release {} aborted: {}", number, reason));
   auto done = std::move(p.done);
   progressive_.reset();
   if (done) done(Status(Error{reason}));
@@ -584,9 +581,10 @@ Status AppController::Promote(bool full, const std::string& who) {
       return Ok();
     }
     if (!full) {
-      return Error{fmt::format("release {} already takes all the traffic; `promote --full` ends "
-                               "the scale-down delay now",
-                               p.release.number)};
+      return Error{
+          fmt::format("release {} already takes all the traffic; `promote --full` ends "
+                      "the scale-down delay now",
+                      p.release.number)};
     }
     Event(p.release.number, "rollout.promote", "scale-down delay ended by " + who);
     FinishProgressive(p);
@@ -597,12 +595,12 @@ Status AppController::Promote(bool full, const std::string& who) {
   const int next = full ? p.steps() : std::min(p.record.step + 1, p.steps());
   Event(p.release.number, "rollout.promote",
         full ? "full promotion by " + who + ": remaining steps skipped"
-             : fmt::format("step {} ({}) skipped by {}", p.record.step + 1,
-                           p.record.step < p.steps()
-                               ? StepText(p.spec.canary.steps[static_cast<std::size_t>(
-                                     p.record.step)])
-                               : std::string("promotion"),
-                           who));
+             : fmt::format(
+                   "step {} ({}) skipped by {}", p.record.step + 1,
+                   p.record.step < p.steps()
+                       ? StepText(p.spec.canary.steps[static_cast<std::size_t>(p.record.step)])
+                       : std::string("promotion"),
+                   who));
   EnterStep(p, next);
   if (!Save(p)) return Error{"state: cannot store the rollout's progress"};
   Tick(progressive_);
@@ -628,14 +626,14 @@ Status AppController::ResumeRollout(const std::string& who) {
   if (!progressive_) return Error{"no canary or blue-green rollout of " + app_ + " is running"};
   Progressive& p = *progressive_;
   if (!p.record.paused) return Error{"the rollout is not paused"};
-  const bool manual_step =
-      !p.blue_green && p.record.phase == "steps" && p.record.step < p.steps() &&
-      p.spec.canary.steps[static_cast<std::size_t>(p.record.step)].kind ==
-          spec::CanaryStep::Kind::kPause &&
-      !p.spec.canary.steps[static_cast<std::size_t>(p.record.step)].pause;
+  const bool manual_step = !p.blue_green && p.record.phase == "steps" &&
+                           p.record.step < p.steps() &&
+                           p.spec.canary.steps[static_cast<std::size_t>(p.record.step)].kind ==
+                               spec::CanaryStep::Kind::kPause &&
+                           !p.spec.canary.steps[static_cast<std::size_t>(p.record.step)].pause;
   Event(p.release.number, "rollout.resumed", "resumed by " + who);
-  if (manual_step || (p.blue_green && p.record.phase == "preview" &&
-                      !p.spec.blue_green.auto_promote)) {
+  if (manual_step ||
+      (p.blue_green && p.record.phase == "preview" && !p.spec.blue_green.auto_promote)) {
     if (p.blue_green) {
       SwitchToNew(p);  // resuming a blue-green that waits for promotion promotes it
     } else {

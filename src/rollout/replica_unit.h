@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -45,7 +45,7 @@ struct UnitConfig {
   std::uint16_t port = 0;  // assigned by the controller, passed as $PORT
   std::string log_dir;     // replica output goes to <log_dir>/<name>.log
   std::string flags_file;  // passed as $SLIPWAY_FLAGS_FILE; "" when the app has no flags
-  std::map<std::string, std::string> flags;  // SLIPWAY_FLAG_<NAME> values at start
+  std::map<std::string, std::string> flags;        // SLIPWAY_FLAG_<NAME> values at start
   std::shared_ptr<metrics::ReleaseWindow> window;  // the release's proxy counts
 };
 

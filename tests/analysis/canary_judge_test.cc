@@ -1,5 +1,6 @@
 // JudgeCheck at the boundaries of each check, inconclusive cases, and Evaluate's combining.
 #include "analysis/canary_judge.h"
+#include "spec/delivery_reader.h"
 
 #include <gtest/gtest.h>
 
@@ -68,7 +69,8 @@ TEST(JudgeCheck, EmptyWindowsAreInconclusiveForEveryMetric) {
   for (AnalysisMetric metric : kAllMetrics) {
     for (std::uint64_t min_samples : {0, 20}) {
       const CheckResult r = JudgeCheck(Check(metric, 0.05, min_samples), kNoTraffic, kNoTraffic);
-      EXPECT_EQ(r.verdict, Verdict::kInconclusive) << MetricName(metric) << " " << r.message;
+      EXPECT_EQ(r.verdict, Verdict::kInconclusive)
+          << spec::AnalysisMetricName(metric) << " " << r.message;
     }
   }
 }
@@ -191,7 +193,7 @@ TEST(JudgeCheck, MannWhitneyInconclusiveCases) {
 }
 
 TEST(DefaultChecks, ErrorRateAndP95) {
-  const auto checks = DefaultChecks();
+  const auto checks = spec::DefaultAnalysisChecks();
   ASSERT_EQ(checks.size(), 2u);
   EXPECT_EQ(checks[0].name, "error_rate");
   EXPECT_EQ(checks[0].metric, AnalysisMetric::kErrorRate);
@@ -239,8 +241,9 @@ TEST(Names, SpellVerdictsAndMetrics) {
   EXPECT_STREQ(VerdictName(Verdict::kPass), "pass");
   EXPECT_STREQ(VerdictName(Verdict::kFail), "fail");
   EXPECT_STREQ(VerdictName(Verdict::kInconclusive), "inconclusive");
-  EXPECT_STREQ(MetricName(AnalysisMetric::kLatencyP95VsBaseline), "latency_p95_vs_baseline");
-  EXPECT_STREQ(MetricName(AnalysisMetric::kMannWhitney), "mann_whitney");
+  EXPECT_STREQ(spec::AnalysisMetricName(AnalysisMetric::kLatencyP95VsBaseline),
+               "latency_p95_vs_baseline");
+  EXPECT_STREQ(spec::AnalysisMetricName(AnalysisMetric::kMannWhitney), "mann_whitney");
 }
 
 }  // namespace
