@@ -18,6 +18,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -494,6 +496,20 @@ class Server {
       }
       ++answered_;
       crash = config_.crash_after > 0 && answered_ >= config_.crash_after;
+    } else if (target == "/flags" && is_get) {
+      // The feature flags as Slipway last wrote them: read on every request, so a
+      // `slipway flag set` shows here without a restart.
+      res.result(http::status::ok);
+      res.set(http::field::content_type, "application/json");
+      std::string flags = "{}\n";
+      if (const char* path = Env("SLIPWAY_FLAGS_FILE")) {
+        std::ifstream in(path);
+        std::stringstream text;
+        text << in.rdbuf();
+        if (in) flags = text.str();
+      }
+      res.body() = flags;
+      res.prepare_payload();
     } else if (target == "/upload") {  // POST is streamed before it gets here
       res.result(http::status::method_not_allowed);
       res.set(http::field::allow, "POST");

@@ -212,6 +212,53 @@ Handler MakeAdminRoutes(boost::asio::io_context& io, rollout::Fleet& fleet,
       if (out.refusal) return respond(FromRefusal(*out.refusal));
       return respond({202, {{"release", ReleaseToJson(*out.value, false)}}});
     }
+    // Control of a canary or blue-green rollout.
+    if (post && p.size() == 4 &&
+        (p[3] == "promote" || p[3] == "abort" || p[3] == "pause" || p[3] == "resume")) {
+      std::optional<rollout::Refusal> refusal;
+      if (p[3] == "promote") {
+        const bool full = req.body.is_object() && req.body.value("full", false);
+        refusal = fleet.Promote(app, full, req.peer);
+      } else if (p[3] == "abort") {
+        refusal = fleet.Abort(app, req.peer);
+      } else if (p[3] == "pause") {
+        refusal = fleet.Pause(app, req.peer);
+      } else {
+        refusal = fleet.Resume(app, req.peer);
+      }
+      if (refusal) return respond(FromRefusal(*refusal));
+      auto status = fleet.AppsJson(app);
+      return respond({200, status.empty() ? nlohmann::json::object() : status[0]});
+    }
+    if (get && p.size() == 4 && p[3] == "flags") {
+      return respond({200, {{"flags", fleet.FlagsJson(app)}}});
+    }
+    if ((req.method == "PUT" || post) && p.size() == 5 && p[3] == "flags") {
+      if (!req.body.is_object() || !req.body.contains("value")) {
+        return respond(Fail(400, "value is required (true, false or a percentage)"));
+      }
+      const nlohmann::json& v = req.body["value"];
+      std::string value = v.is_boolean()  ? (v.get<bool>() ? "true" : "false")
+                          : v.is_string() ? v.get<std::string>()
+                                          : v.dump();
+      if (auto refusal = fleet.SetFlag(app, p[4], value, req.peer)) {
+        return respond(FromRefusal(*refusal));
+      }
+      return respond({200, {{"flags", fleet.FlagsJson(app)}}});
+    }
+    if (get && p.size() == 4 && p[3] == "analysis") {
+      std::optional<std::int64_t> release;
+      if (req.query.count("release")) {
+        release = ToInt(req.query.at("release"));
+        if (!release) return respond(Fail(400, "release must be a number"));
+      }
+      auto limit = ToInt(req.query.count("limit") ? req.query.at("limit") : "50");
+      if (!limit || *limit < 1 || *limit > 10000) {
+        return respond(Fail(400, "limit must be a number from 1 to 10000"));
+      }
+      return respond(
+          {200, {{"analysis", fleet.AnalysisJson(app, release, static_cast<int>(*limit))}}});
+    }
     if (post && p.size() == 4 && p[3] == "stop") {
       auto refusal = fleet.Stop(app, req.peer, [respond, app] {
         respond({200, {{"stopped", app}}});

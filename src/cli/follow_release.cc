@@ -45,6 +45,27 @@ int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app
       return ctx.exit_code;
     }
     std::string outcome = res->body.value("outcome", "");
+    if (outcome == "deploying") {
+      // A paused rollout waits for an operator: say how to go on instead of waiting here.
+      auto app_res = ctx.Call(client, "GET", fmt::format("/v1/apps/{}", app));
+      if (!app_res) return ctx.exit_code;
+      const auto& rollout = app_res->body.value("rollout", nlohmann::json());
+      if (rollout.is_object() && rollout.value("release", 0) == release &&
+          rollout.value("paused", false)) {
+        wait_ms = 0;
+        if (!print_new()) return ctx.exit_code;
+        std::cout << fmt::format(
+            "PAUSED: release {} of {} at {}% of the traffic: {}
+            "
+            "  `slipway promote {}` or `slipway resume {}` goes on, `slipway abort {}` stops it;
+            "
+            "  `slipway status {} --watch` follows it.
+            ",
+            release,
+            app, rollout.value("weight", 0), rollout.value("pause_reason", ""), app, app, app, app);
+        return kExitOk;
+      }
+    }
     if (outcome != "deploying") {
       wait_ms = 0;
       if (!print_new()) return ctx.exit_code;
@@ -52,7 +73,8 @@ int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app
         std::cout << fmt::format("OK: release {} of {} is serving.\n", release, app);
         return kExitOk;
       }
-      std::cerr << fmt::format("FAILED: release {} of {} {}: {}\n", release, app, outcome,
+      std::cerr << fmt::format("{}: release {} of {} {}: {}\n",
+                               outcome == "aborted" ? "ABORTED" : "FAILED", release, app, outcome,
                                res->body.value("reason", ""));
       return kExitFailed;
     }

@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
   RegisterStatus(app, ctx);
   RegisterReleases(app, ctx);
   RegisterRollback(app, ctx);
+  RegisterRolloutControl(app, ctx);
+  RegisterFlag(app, ctx);
   RegisterStop(app, ctx);
   RegisterReloadTls(app, ctx);
   RegisterLogs(app, ctx);

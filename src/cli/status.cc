@@ -1,5 +1,9 @@
 // slipway status [APP] [--json]
+#include <unistd.h>
+
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -24,6 +28,7 @@ void PrintApp(const nlohmann::json& a) {
     std::cout << fmt::format("  (deploying release {})", a["deploying_release"].dump());
   }
   std::cout << "\n";
+  if (a.contains("rollout")) PrintRollout(a["rollout"]);
   const auto& replicas = a.value("replicas", nlohmann::json::array());
   if (replicas.empty()) return;
   std::cout << fmt::format("  {:<22} {:>7} {:>6} {:<10} {:>8} {:>9}  {}\n", "REPLICA", "PID",
@@ -52,16 +57,91 @@ void PrintApp(const nlohmann::json& a) {
   }
 }
 
+std::string Percent(const nlohmann::json& v) {
+  return v.is_number() ? fmt::format("{:.1f}%", v.get<double>() * 100) : "-";
+}
+
+std::string Millis(const nlohmann::json& v) {
+  return v.is_number() ? fmt::format("{:.0f} ms", v.get<double>()) : "-";
+}
+
+void PrintRollout(const nlohmann::json& r) {
+  std::string step;
+  if (r.value("steps", 0) > 0) {
+    step = fmt::format(", step {}/{} ({})", r.value("step", 0), r.value("steps", 0),
+                       r.value("step_text", "promotion"));
+  }
+  std::cout << fmt::format("  rollout: release {} {} {}{}, weight {}%", r.value("release", 0),
+                           r.value("strategy", ""), r.value("phase", ""), step,
+                           r.value("weight", 0));
+  if (r.contains("time_left_ms")) {
+    std::cout << fmt::format(", {:.1f} s left", r["time_left_ms"].get<double>() / 1000);
+  }
+  std::cout << "
+               ";
+      if (r.value("paused", false)) std::cout
+            << "  PAUSED: " << r.value("pause_reason", "")
+            << "
+               ";
+      for (const auto& rel : r.value("releases", nlohmann::json::array())) {
+    std::cout << fmt::format(
+        "    release {:<4} {:<7} {:>7.1f} req/s  errors {:>6}  p95 {}
+        ",
+        rel.value("release", 0),
+        rel.value("role", ""), rel.value("requests_per_second", 0.0), Percent(rel["error_rate"]),
+        Millis(rel["p95_ms"]));
+  }
+  if (r.contains("analysis")) {
+    const auto& a = r["analysis"];
+    std::cout << "  analysis: " << a.value("summary", "")
+              << "
+                 ";
+        for (const auto& c : a.value("checks", nlohmann::json::array())) {
+      std::cout << fmt::format(
+          "    {:<13} {:<24} {}
+          ", c.value(" verdict
+          ", "
+          "),
+          c.value("name", ""),
+          c.value("message", ""));
+    }
+  }
+}
+
 }  // namespace
 
 void RegisterStatus(CLI::App& app, Context& ctx) {
   auto name = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
+  auto watch = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("status", "Show apps, their serving release and replicas.");
   cmd->add_option("app", *name, "only this app");
   cmd->add_flag("--json", *json, "print JSON");
-  cmd->callback([&ctx, name, json] {
+  cmd->add_flag("--watch", *watch,
+                "refresh every second while a rollout runs (step, weight, traffic per release, "
+                "analysis); ends when no rollout is left");
+  cmd->callback([&ctx, name, json, watch] {
     api::AdminClient client(ctx.SocketPath());
+    if (*watch) {
+      const bool tty = ::isatty(STDOUT_FILENO) != 0;
+      for (;;) {
+        auto res = ctx.Call(client, "GET", name->empty() ? "/v1/apps" : "/v1/apps/" + *name);
+        if (!res) return;
+        if (res->status != 200) return ctx.FailFrom(*res);
+        nlohmann::json apps =
+            name->empty() ? res->body["apps"] : nlohmann::json::array({res->body});
+        if (tty) std::cout << "\033[H\033[2J";
+        bool running = false;
+        for (const auto& a : apps) {
+          PrintApp(a);
+          running = running || a.contains("rollout");
+        }
+        std::cout << (tty ? "" : "--\n");
+        std::cout.flush();
+        if (!running) return;
+        std::this_thread::sleep_for(std::chrono::seconds(1));  // a display refresh, not control
+      }
+    }
     auto res = ctx.Call(client, "GET", name->empty() ? "/v1/apps" : "/v1/apps/" + *name);
     if (!res) return;
     if (res->status != 200) return ctx.FailFrom(*res);
