@@ -71,7 +71,9 @@ class Workspace:
         return path
 
     def spec(self, name, app="hello", version="v1", replicas=3, listen_port=None, env=None,
-             readiness=None, strategy=None, extra=""):
+             readiness=None, strategy=None, extra="", strategy_yaml=None):
+        """A spec for the hello app. `strategy` is a dict of rolling settings; `strategy_yaml`
+        replaces the whole strategy block (its lines, indented two spaces)."""
         env = dict(env or {})
         env.setdefault("VERSION", version)
         env_lines = "".join(f"  {k}: \"{v}\"\n" for k, v in env.items())
@@ -88,12 +90,32 @@ class Workspace:
                 f"limits:\n  memory: 256Mi\n  open_files: 256\n  processes: 32\n"
                 f"readiness:\n  type: http\n  path: /up\n{ready_lines}"
                 f"stop:\n  signal: SIGTERM\n  grace_period: 5s\n"
-                f"strategy:\n  type: rolling\n{strat_lines}"
+                + (f"strategy:\n{strategy_yaml}" if strategy_yaml is not None else
+                   f"strategy:\n  type: rolling\n{strat_lines}") +
                 f"proxy:\n  listen: 127.0.0.1:{listen_port}\n  drain_timeout: 10s\n"
                 f"{extra}")
         return self.write_spec(name, text)
 
+    def replica_pids(self):
+        """Every live process running this workspace's copy of hello (replicas outlive a killed
+        daemon, so tests clean them up by this)."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.readlink(f"/proc/{entry}/exe") == self.hello:
+                    found.append(int(entry))
+            except OSError:
+                continue
+        return found
+
     def cleanup(self):
+        for pid in self.replica_pids():
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -158,6 +180,7 @@ class LoadGen:
         self.attempts = 0
         self.statuses = collections.Counter()
         self.errors = []
+        self.error_times = []  # monotonic time of each socket error and non-2xx answer
         self.versions = collections.Counter()
         self.last_bodies = collections.deque(maxlen=50)
         self.lock = threading.Lock()
@@ -180,6 +203,8 @@ class LoadGen:
                 body = res.read().decode(errors="replace")
                 with self.lock:
                     self.statuses[res.status] += 1
+                    if not 200 <= res.status < 300:
+                        self.error_times.append(time.monotonic())
                     version = body.split(" ")[2] if body.startswith("Hello from ") else "?"
                     self.versions[version] += 1
                     self.last_bodies.append((time.monotonic(), res.status, body.strip()))
@@ -189,6 +214,7 @@ class LoadGen:
             except Exception as e:  # noqa: BLE001 - every socket error is a counted failure
                 with self.lock:
                     self.errors.append(repr(e))
+                    self.error_times.append(time.monotonic())
                 if conn is not None:
                     conn.close()
                 conn = None

@@ -1,6 +1,7 @@
-"""The daemon is SIGKILLed in the middle of a deploy: its replicas die with it (no orphans), and
-the restarted daemon marks the interrupted release failed, keeps the history, and brings the
-last good release back to serving."""
+"""The daemon is SIGKILLed in the middle of a rolling deploy: its replicas keep running, and the
+restarted daemon re-adopts those of the last good release (same pids), marks the interrupted
+release failed, stops the replicas that release had started (no orphans), and keeps the
+history."""
 
 import json
 import os
@@ -26,13 +27,12 @@ class DaemonCrashTest(DaemonTestCase):
         wait_until(lambda: any(r["release"] == 2 and r["pid"] > 0
                                for r in self.daemon.status("hello")["replicas"]),
                    30, "a replica of release 2 to start")
-        all_pids = [r["pid"] for r in self.daemon.status("hello")["replicas"]]
+        new_pids = [r["pid"] for r in self.daemon.status("hello")["replicas"]
+                    if r["release"] == 2 and r["pid"] > 0]
         self.daemon.proc.send_signal(signal.SIGKILL)
         self.daemon.proc.wait(timeout=30)
-        for pid in all_pids:
-            wait_until(lambda pid=pid: pids_in_group(pid) == [], 10,
-                       f"replica group {pid} to die with the daemon")
-        self.assertTrue(set(old_pids) <= set(all_pids))
+        for pid in old_pids + new_pids:
+            self.assertNotEqual(pids_in_group(pid), [], f"replica {pid} outlives the daemon")
 
         self.daemon.start()
         releases = json.loads(self.daemon.cli("releases", "hello", "--json").stdout)
@@ -42,6 +42,12 @@ class DaemonCrashTest(DaemonTestCase):
                    "release 1 to serve again")
         self.assertIn("Hello from v1", http_get(self.port)[1])
         self.assertEqual(self.daemon.status("hello")["current_release"], 1)
+        replicas = self.daemon.status("hello")["replicas"]
+        self.assertEqual(sorted(r["pid"] for r in replicas if r["release"] == 1), sorted(old_pids),
+                         "release 1's replicas were adopted, not restarted")
+        for pid in new_pids:
+            wait_until(lambda pid=pid: pids_in_group(pid) == [], 30,
+                       f"release 2's replica {pid} to be stopped")
         # The socket the killed daemon left behind was replaced, still private.
         self.assertEqual(os.stat(self.daemon.socket_path).st_mode & 0o777, 0o600)
 
