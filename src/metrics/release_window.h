@@ -40,6 +40,7 @@ class ReleaseWindow {
   static constexpr int kSlots = 600;  // seconds of history
 
   explicit ReleaseWindow(int shards);
+  ~ReleaseWindow();
   ReleaseWindow(const ReleaseWindow&) = delete;
   ReleaseWindow& operator=(const ReleaseWindow&) = delete;
 

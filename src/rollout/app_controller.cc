@@ -121,7 +121,7 @@ void AppController::PublishPool() {
     if (u->ready() && !u->retiring()) list.push_back(u->backend());
   }
   auto current = pool_->Snapshot();
-  if (*current == list) return;
+  if (current->stable == list && !current->active()) return;
   pool_->Publish(std::move(list));
 }
 
