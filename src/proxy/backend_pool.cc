@@ -4,14 +4,19 @@
 
 namespace slipway::proxy {
 
-BackendPool::BackendPool() : current_(std::make_shared<const BackendList>()) {}
+BackendPool::BackendPool() : current_(std::make_shared<const TrafficSplit>()) {}
 
 void BackendPool::Publish(BackendList backends) {
-  current_.store(std::make_shared<const BackendList>(std::move(backends)),
-                 std::memory_order_release);
+  TrafficSplit split;
+  split.stable = std::move(backends);
+  PublishSplit(std::move(split));
 }
 
-std::shared_ptr<const BackendList> BackendPool::Snapshot() const {
+void BackendPool::PublishSplit(TrafficSplit split) {
+  current_.store(std::make_shared<const TrafficSplit>(std::move(split)), std::memory_order_release);
+}
+
+std::shared_ptr<const TrafficSplit> BackendPool::Snapshot() const {
   return current_.load(std::memory_order_acquire);
 }
 

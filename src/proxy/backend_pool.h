@@ -1,6 +1,7 @@
-// BackendPool: the replicas an app's proxy listener may send requests to. The controller
-// publishes a new immutable snapshot on every change; proxy threads read the current snapshot
-// without taking a lock shared with other connections.
+// BackendPool: the replicas an app's proxy listener may send requests to, as a TrafficSplit
+// (the serving release's replicas and, during a canary, the canary's). The controller publishes
+// a new immutable snapshot on every change; proxy threads read the current snapshot without
+// taking a lock shared with other connections.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,10 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+namespace slipway::metrics {
+class ReleaseWindow;
+}  // namespace slipway::metrics
 
 namespace slipway::proxy {
 
@@ -17,6 +22,11 @@ struct Backend {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::int64_t release = 0;
+  // Where the proxy records every request this backend answered (or failed); replicas of one
+  // release share one. Null: nothing recorded. Set before the backend is first published and
+  // never changed after (proxy threads read it without synchronization). Its shards must number
+  // at least ProxyServer::worker_count().
+  std::shared_ptr<metrics::ReleaseWindow> window;
   std::atomic<int> inflight{0};            // requests being forwarded to it right now
   std::atomic<bool> draining{false};       // set when it leaves the pool: no new requests; its
                                            // pooled keep-alive connections are closed, not reused
@@ -33,16 +43,37 @@ struct Backend {
 
 using BackendList = std::vector<std::shared_ptr<Backend>>;
 
+// Which replicas get a request (members default-initialized, so designated initializers may
+// leave any out): the stable group unless the request is routed to the canary
+// by header, sticky cookie or weight (see traffic_split.h for the rules).
+struct TrafficSplit {
+  BackendList stable{};  // the serving release's replicas
+  BackendList canary{};  // the canary's; empty: no split
+  std::int64_t canary_release = 0;
+  int canary_weight = 0;  // percent (0..100) of requests without a routing header/cookie
+  // Request header that routes one request: value "always" -> canary, "never" -> stable
+  // (case-insensitive; other values are ignored). "": off.
+  std::string header{};
+  // Cookie pinning a client to a release: `<name>=<release number>`. "": off.
+  std::string sticky_cookie{};
+
+  // True while there is a canary to split traffic with.
+  bool active() const { return !canary.empty(); }
+};
+
 class BackendPool {
  public:
   BackendPool();
-  // Replaces the serving set. Backends no longer listed are not touched (the caller drains).
+  // Replaces the serving set with `backends` as the stable group, no canary. Backends no longer
+  // listed are not touched (the caller drains).
   void Publish(BackendList backends);
-  // The current set; never null. Cheap: one atomic load.
-  std::shared_ptr<const BackendList> Snapshot() const;
+  // Replaces the whole split (same rule for backends no longer listed).
+  void PublishSplit(TrafficSplit split);
+  // The current split; never null. Cheap: one atomic load.
+  std::shared_ptr<const TrafficSplit> Snapshot() const;
 
  private:
-  std::atomic<std::shared_ptr<const BackendList>> current_;
+  std::atomic<std::shared_ptr<const TrafficSplit>> current_;
 };
 
 }  // namespace slipway::proxy

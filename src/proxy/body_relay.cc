@@ -35,6 +35,7 @@ asio::awaitable<ClientSession::Next> ClientSession::RelayResponse() {
   }
 
   bool completed = true;
+  bool cut_short = false;  // the upstream broke off: an error of its release, whatever its status
   if (response_sink_ == Framing::kNone) {
     if (error_code ec = co_await WriteClientPiece({}, true)) completed = false;
   } else {
@@ -50,7 +51,9 @@ asio::awaitable<ClientSession::Next> ClientSession::RelayResponse() {
         upstream_reusable_ = false;
         client_keep_alive_ = false;
         completed = false;
+        cut_short = true;
         if (!head_out_.empty()) {  // nothing sent yet: the client can still get a 502
+          if (upstream_) RecordInWindow(*upstream_, 502);
           error_code ignored;
           upstream.socket.close(ignored);
           upstream_connection_.reset();
@@ -83,6 +86,8 @@ asio::awaitable<ClientSession::Next> ClientSession::RelayResponse() {
     upstream_connection_.reset();
   }
   lease_.Reset();  // the answer is relayed: the replica may drain
+  // A client that left mid-body still got the backend's answer: its status counts.
+  if (upstream_) RecordInWindow(*upstream_, cut_short ? 502 : status_);
   LogAccess(completed);
   if (!completed) co_return Next::kClose;
   if (client_keep_alive_) co_return Next::kContinue;

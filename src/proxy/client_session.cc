@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "metrics/release_window.h"
 #include "proxy/gzip_encoder.h"
 #include "proxy/header_rules.h"
 #include "proxy/request_validation.h"
@@ -139,12 +140,60 @@ void ClientSession::Shutdown() {
   });
 }
 
-BackendLease ClientSession::PickBackend(const Backend* exclude) {
-  return policy_->balancer->Pick(*backends_, exclude, std::chrono::steady_clock::now());
+BackendLease ClientSession::RouteRequest() {
+  const TrafficSplit& split = *split_;
+  const auto& head = parser_->get();
+  RoutingHints hints;
+  if (!split.header.empty()) hints.header = head[split.header];
+  if (!split.sticky_cookie.empty() && split.active()) {
+    for (auto [it, end] = head.equal_range(http::field::cookie); it != end; ++it) {
+      hints.cookie_release = FindCookieRelease(it->value(), split.sticky_cookie);
+      if (hints.cookie_release) break;
+    }
+  }
+  const RouteDecision decision = ChooseGroup(split, hints, listener_->Spreader());
+  group_ = decision.group;
+  BackendLease lease = PickBackend(group_, nullptr, /*fall_back=*/true);
+  // The cookie names the release the routing chose (after a fallback for an empty group); a
+  // retry of this one request elsewhere does not move the client.
+  set_sticky_cookie_ = lease && split.active() && decision.sticky && !split.sticky_cookie.empty() &&
+                       hints.cookie_release != lease->release;
+  sticky_release_ = lease ? lease->release : 0;
+  return lease;
 }
 
-void ClientSession::RecordOutcome(Backend& backend, UpstreamOutcome outcome) {
-  policy_->balancer->Record(*backends_, backend, outcome, std::chrono::steady_clock::now());
+BackendLease ClientSession::PickBackend(ReleaseGroup& group, const Backend* exclude,
+                                        bool fall_back) {
+  const auto now = std::chrono::steady_clock::now();
+  if (BackendLease lease = policy_->balancer->Pick(GroupBackends(group), exclude, now)) {
+    return lease;
+  }
+  if (!fall_back) return {};
+  const ReleaseGroup other = OtherGroup(group);
+  BackendLease lease = policy_->balancer->Pick(GroupBackends(other), exclude, now);
+  if (lease) group = other;
+  return lease;
+}
+
+void ClientSession::RecordOutcome(Backend& backend, UpstreamOutcome outcome,
+                                  std::chrono::steady_clock::time_point now) {
+  policy_->balancer->Record(GroupBackends(group_), backend, outcome, now);
+}
+
+void ClientSession::RecordInWindow(const Backend& backend, unsigned status,
+                                   std::chrono::steady_clock::time_point now) {
+  if (!backend.window) return;
+  if (now == std::chrono::steady_clock::time_point{}) now = FinishedAt();
+  backend.window->Record(
+      CurrentWorkerIndex(), static_cast<int>(status),
+      std::chrono::duration_cast<std::chrono::microseconds>(now - request_start_), now);
+}
+
+std::chrono::steady_clock::time_point ClientSession::FinishedAt() {
+  if (finished_at_ == std::chrono::steady_clock::time_point{}) {
+    finished_at_ = std::chrono::steady_clock::now();
+  }
+  return finished_at_;
 }
 
 void ClientSession::Guard(std::chrono::milliseconds op, tcp::socket& socket) {
@@ -197,10 +246,13 @@ asio::awaitable<bool> ClientSession::WaitForRequest() {
 
 asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
   request_start_ = std::chrono::steady_clock::now();
+  finished_at_ = {};
   policy_ = listener_->Policy();
   deadline_ = request_start_ + policy_->timeouts.total;
   upstream_.reset();
   lease_.Reset();
+  group_ = ReleaseGroup::kStable;
+  set_sticky_cookie_ = false;
   status_ = 0;
   bytes_sent_ = 0;
   head_request_ = false;
@@ -298,8 +350,8 @@ asio::awaitable<ClientSession::Next> ClientSession::ServeRequest() {
     co_return co_await WriteLocalResponse();
   }
 
-  backends_ = listener_->pool->Snapshot();
-  lease_ = PickBackend();
+  split_ = listener_->pool->Snapshot();
+  lease_ = RouteRequest();
   if (!lease_) {
     SetLocalResponse(
         503, nlohmann::ordered_json{{"error", "no ready replicas"}, {"app", listener_->app}}.dump(),
@@ -405,6 +457,10 @@ void ClientSession::PrepareClientResponse() {
     response.set(http::field::strict_transport_security, policy_->hsts);
   }
   response.set("X-Request-ID", request_id_);
+  if (set_sticky_cookie_) {
+    FormatStickyCookie(split_->sticky_cookie, sticky_release_, sticky_cookie_);
+    response.insert(http::field::set_cookie, sticky_cookie_);
+  }
   status_ = status;
 
   if (response_source_ == Framing::kNone) {
@@ -549,8 +605,7 @@ void ClientSession::LogAccess(bool completed) {
   record.status = status_;
   record.bytes_sent = completed ? bytes_sent_ : 0;
   record.duration_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_start_)
-          .count();
+      std::chrono::duration<double, std::milli>(FinishedAt() - request_start_).count();
   if (upstream_) {
     record.upstream = upstream_->id;
     record.release = upstream_->release;

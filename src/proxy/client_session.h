@@ -24,6 +24,7 @@
 #include "proxy/client_stream.h"
 #include "proxy/listener_state.h"
 #include "proxy/proxy_fields.h"
+#include "proxy/traffic_split.h"
 #include "proxy/upstream_pool.h"
 
 namespace slipway::proxy {
@@ -117,10 +118,26 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   boost::asio::awaitable<void> LingeringClose();
   void LogAccess(bool completed);
 
-  // A backend for this request from the policy's balancer, other than `exclude`; and the
-  // outcome of a request to one, for passive health.
-  BackendLease PickBackend(const Backend* exclude = nullptr);
-  void RecordOutcome(Backend& backend, UpstreamOutcome outcome);
+  // The request's group (routing header, sticky cookie, weight: traffic_split.h) and a backend
+  // in it, or in the other group when it has none; sets group_ and the sticky cookie to send.
+  BackendLease RouteRequest();
+  // A backend from `group` other than `exclude` (the policy's balancer), else, when `fall_back`,
+  // from the other group; `group` is set to where it came from.
+  BackendLease PickBackend(ReleaseGroup& group, const Backend* exclude, bool fall_back);
+  const BackendList& GroupBackends(ReleaseGroup group) const {
+    return group == ReleaseGroup::kCanary ? split_->canary : split_->stable;
+  }
+  // The outcome of a request to a backend of group_, for passive health (the ejection cap is
+  // judged within the group).
+  void RecordOutcome(Backend& backend, UpstreamOutcome outcome,
+                     std::chrono::steady_clock::time_point now);
+  // One attempt's answer (or the proxy's 502/504 for it) in `backend`'s release window, when it
+  // has one; latency from request_start_ to `now`. `now` defaults to FinishedAt().
+  void RecordInWindow(const Backend& backend, unsigned status,
+                      std::chrono::steady_clock::time_point now = {});
+  // When the request ended (its answer's last byte, or the switch to a tunnel): read once, on
+  // first use, and shared by the access log and the release window.
+  std::chrono::steady_clock::time_point FinishedAt();
 
   // Arms the watchdog on `socket` for `op`, capped by what is left of the request's total budget.
   void Guard(std::chrono::milliseconds op, boost::asio::ip::tcp::socket& socket);
@@ -179,6 +196,7 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   std::vector<char> chunk_buffer_;     // decoded chunks (chunked bodies only)
   std::unique_ptr<GzipEncoder> gzip_;  // made on first use
   std::string gzip_out_;
+  std::string sticky_cookie_;  // a Set-Cookie value being sent
   std::unique_ptr<UpstreamConnection> upstream_connection_;
   std::optional<ResponseParser> response_parser_;
   std::string request_id_;
@@ -189,14 +207,18 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
 
   // Per request.
   std::shared_ptr<const ListenerPolicy> policy_;  // loaded once per request
-  std::shared_ptr<const BackendList> backends_;   // the pool as this request found it
+  std::shared_ptr<const TrafficSplit> split_;     // the pool as this request found it
   std::chrono::steady_clock::time_point request_start_;
-  std::chrono::steady_clock::time_point deadline_;  // request_start_ + timeouts.total
+  std::chrono::steady_clock::time_point finished_at_;  // see FinishedAt(); {}: not yet
+  std::chrono::steady_clock::time_point deadline_;     // request_start_ + timeouts.total
   std::shared_ptr<Backend> upstream_;  // the backend the request went to; null: answered locally
   // Holds the backend's in-flight count from the pick until the answer's last byte is relayed,
   // so a draining replica is not stopped under a streaming body. Released before a WebSocket
   // tunnel: open sockets do not hold a drain (the replica closes them on SIGTERM).
   BackendLease lease_;
+  ReleaseGroup group_ = ReleaseGroup::kStable;  // lease_'s group (a retry may move it)
+  bool set_sticky_cookie_ = false;              // the answer pins the client to sticky_release_
+  std::int64_t sticky_release_ = 0;
   bool head_request_ = false;
   bool upgrade_requested_ = false;  // WebSocket upgrade asked for
   Framing request_framing_ = Framing::kNone;

@@ -4,6 +4,7 @@
 // Internal to the proxy module.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <list>
@@ -17,6 +18,8 @@
 #include "proxy/balancer.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tls_context.h"
+#include "proxy/traffic_split.h"
+#include "proxy/worker_index.h"
 
 namespace slipway::proxy {
 
@@ -41,6 +44,7 @@ struct ListenerPolicy {
   std::string hsts;                // TLS listeners: Strict-Transport-Security value, "" for none
   bool redirect_https = false;     // plain listener that answers every request with 308 to https
   std::uint16_t https_port = 443;  // where redirect_https sends clients
+  bool retry_canary_5xx = true;    // see ListenerOptions::retry_canary_5xx
   std::shared_ptr<Balancer> balancer =  // never null; shared by the listener's connections
       std::make_shared<Balancer>(Balancing::kLeastRequests, OutlierOptions{});
 };
@@ -48,13 +52,25 @@ struct ListenerPolicy {
 struct ListenerState {
   using Registry = std::list<std::weak_ptr<ClientConnection>>;
 
+  // `workers`: how many proxy workers serve its connections (one weight spreader each).
   ListenerState(std::string app, std::shared_ptr<BackendPool> pool,
-                std::shared_ptr<const ListenerPolicy> policy = std::make_shared<ListenerPolicy>())
-      : app(std::move(app)), pool(std::move(pool)), policy_(std::move(policy)) {}
+                std::shared_ptr<const ListenerPolicy> policy = std::make_shared<ListenerPolicy>(),
+                int workers = 1)
+      : app(std::move(app)),
+        pool(std::move(pool)),
+        worker_routing_(static_cast<std::size_t>(std::max(workers, 1))),
+        policy_(std::move(policy)) {}
 
   // The current policy; never null. One atomic load: read it once per request.
   std::shared_ptr<const ListenerPolicy> Policy() const { return policy_.load(); }
   void SetPolicy(std::shared_ptr<const ListenerPolicy> policy) { policy_.store(std::move(policy)); }
+
+  // The calling worker's weight spreader for this listener (worker threads only). Per worker, so
+  // the split needs no shared counter; it outlives policy changes, so a deploy keeps the spread.
+  WeightSpreader& Spreader() {
+    const auto index = static_cast<std::size_t>(CurrentWorkerIndex());
+    return worker_routing_[index < worker_routing_.size() ? index : 0].spreader;
+  }
 
   Registry::iterator Register(std::weak_ptr<ClientConnection> connection) {
     std::lock_guard lock(mu);
@@ -90,6 +106,10 @@ struct ListenerState {
   bool stopping = false;  // guarded by mu; new connections shut down at once
 
  private:
+  struct alignas(64) WorkerRouting {  // one cache line per worker: no false sharing
+    WeightSpreader spreader;
+  };
+  std::vector<WorkerRouting> worker_routing_;
   std::atomic<std::shared_ptr<const ListenerPolicy>> policy_;
 };
 

@@ -34,6 +34,7 @@
 #include "proxy/listen_address.h"
 #include "proxy/listener_state.h"
 #include "proxy/upstream_pool.h"
+#include "proxy/worker_index.h"
 
 namespace slipway::proxy {
 
@@ -198,6 +199,7 @@ struct ProxyServer::Impl {
     policy->limits = options.limits;
     policy->gzip = options.gzip;
     policy->hsts = options.tls.hsts;
+    policy->retry_canary_5xx = options.retry_canary_5xx;
     policy->balancer = std::make_shared<Balancer>(options.balancing, options.outlier, options.app);
     return policy;
   }
@@ -219,7 +221,8 @@ struct ProxyServer::Impl {
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error{"listen " + options.listen + ": " + ec.message()};
     listener.bound = FormatHostPort(address.host, acceptor.local_endpoint().port());
-    listener.state = std::make_shared<ListenerState>(options.app, options.pool, PolicyFor(options));
+    listener.state = std::make_shared<ListenerState>(options.app, options.pool, PolicyFor(options),
+                                                     static_cast<int>(workers.size()));
     return listener;
   }
 
@@ -243,8 +246,10 @@ ProxyServer::ProxyServer(int threads) : impl_(std::make_unique<Impl>()) {
     worker->work.emplace(worker->io.get_executor());
     impl_->workers.push_back(std::move(worker));
   }
-  for (auto& worker : impl_->workers) {
-    worker->thread = std::thread([w = worker.get()] {
+  for (int i = 0; i < n; ++i) {
+    Worker* w = impl_->workers[static_cast<std::size_t>(i)].get();
+    w->thread = std::thread([w, i] {
+      SetCurrentWorkerIndex(i);
       UpstreamPool::SetCurrent(&w->pool);
       for (;;) {
         try {
@@ -342,6 +347,8 @@ Status ProxyServer::ReloadCertificates() {
 void ProxyServer::FlushAccessLog() {
   if (impl_->access_log) impl_->access_log->Flush();
 }
+
+int ProxyServer::worker_count() const { return static_cast<int>(impl_->workers.size()); }
 
 std::string ProxyServer::BoundAddress(const std::string& app) const {
   std::lock_guard lock(impl_->mu);

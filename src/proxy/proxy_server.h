@@ -1,7 +1,9 @@
 // ProxyServer: Slipway's HTTP/1.1 reverse proxy. Owns its event loops (one per core). One
 // listener per app (plain or TLS, with an optional HTTP-to-HTTPS redirect listener), forwarding
-// to that app's BackendPool (least requests or round robin, outlier ejection), bodies streamed
-// both ways, keep-alive to clients and pooled keep-alive connections to upstreams.
+// to that app's BackendPool (a stable group and, during a canary, a canary group chosen by
+// header, sticky cookie or weight; least requests or round robin and outlier ejection within
+// the group), bodies streamed both ways, keep-alive to clients and pooled keep-alive
+// connections to upstreams. Each answer is recorded in its backend's ReleaseWindow.
 #pragma once
 
 #include <chrono>
@@ -84,6 +86,11 @@ struct ListenerOptions {
   ProxyTimeouts timeouts = {};
   ProxyLimitOptions limits = {};
   bool gzip = true;  // compress text responses for clients that accept gzip
+  // An idempotent request with a replayable body (none, or read whole before it was sent)
+  // whose answer from a canary backend is 500, 502, 503 or 504 is sent once more to the
+  // stable group, before any byte of the answer reaches the client; the canary's answer still
+  // counts in its ReleaseWindow and its passive health.
+  bool retry_canary_5xx = true;
 };
 
 class ProxyServer {
@@ -116,6 +123,9 @@ class ProxyServer {
   // over just after its answer is written, so a client that has read an answer may have to
   // poll for its line.
   void FlushAccessLog();
+  // How many I/O threads (workers) serve requests: a Backend's ReleaseWindow needs at least
+  // this many shards (each worker records into its own).
+  int worker_count() const;
 
  private:
   struct Impl;

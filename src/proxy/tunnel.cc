@@ -24,7 +24,9 @@ constexpr std::size_t kTunnelChunk = 16 * 1024;
 
 asio::awaitable<ClientSession::Next> ClientSession::Tunnel() {
   UpstreamConnection& upstream = *upstream_connection_;
-  LogAccess(true);  // the exchange that matters for the log is the switch itself
+  // The exchange that matters for the log and the release window is the switch itself.
+  if (upstream_) RecordInWindow(*upstream_, status_);
+  LogAccess(true);
 
   // The 101 head, with any bytes the upstream already sent after it.
   {

@@ -14,6 +14,18 @@
 //  - a fresh connection fails before any response byte (the replica died mid-request):
 //    idempotent requests with a replayable body go to another backend.
 //  - a timeout waiting for the response is never retried: 504.
+//  - a canary backend answers 500/502/503/504 (ListenerOptions::retry_canary_5xx): idempotent
+//    requests with a replayable body go once to the stable group; nothing of the canary's answer
+//    has reached the client. Its answer is recorded for the canary (window and passive health).
+//
+// Release groups (TrafficSplit): the retries above to "another backend" look in the request's
+// group first and then in the other one (an answer from the other release beats a 502); the
+// request still counts for the group it reached (ReleaseWindow of the backend that answered).
+//
+// Every attempt is recorded in its backend's ReleaseWindow: a failed connect or exchange as
+// 502 (504 on timeout) when it ends, a retried canary 5xx with its status, and the answer the
+// client gets when its last byte is relayed (body_relay.cc). A pooled connection found closed
+// and retried is not recorded; a client that leaves before an answer is not either.
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -57,12 +69,20 @@ bool IsIdempotent(http::verb method) {
   }
 }
 
+// A canary's answers worth one more try on the stable group: its own failure or overload, not
+// a refusal of the request (501, 505) that the stable release would give as well.
+bool IsRetriableCanaryStatus(unsigned status) {
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
 }  // namespace
 
 asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
   BackendLease& lease = lease_;
   const bool idempotent = IsIdempotent(parser_->get().method());
+  const bool replayable = idempotent && body_in_buffer_;
   bool tried_other_backend = false;
+  bool retried_on_stable = false;
   bool fresh_only = false;
   for (;;) {
     std::unique_ptr<UpstreamConnection> connection;
@@ -75,16 +95,18 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
       connection = std::make_unique<UpstreamConnection>(stream_.tcp().get_executor());
       error_code ec = co_await Connect(*connection, *lease.backend());
       if (ec) {
-        RecordOutcome(*lease.backend(), ec == asio::error::timed_out
-                                            ? UpstreamOutcome::kTimeout
-                                            : UpstreamOutcome::kConnectError);
+        const bool timed_out = ec == asio::error::timed_out;
+        const auto now = std::chrono::steady_clock::now();
+        RecordOutcome(*lease.backend(),
+                      timed_out ? UpstreamOutcome::kTimeout : UpstreamOutcome::kConnectError, now);
+        RecordInWindow(*lease.backend(), timed_out ? 504 : 502, now);
         log::Warn("upstream connect failed", {{"app", listener_->app},
                                               {"backend", lease->id},
                                               {"request_id", request_id_},
                                               {"error", ec.message()}});
         if (!tried_other_backend) {
           tried_other_backend = true;
-          if (BackendLease other = PickBackend(lease.backend().get())) {
+          if (BackendLease other = PickBackend(group_, lease.backend().get(), true)) {
             lease = std::move(other);
             fresh_only = false;
             continue;
@@ -99,25 +121,49 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
     lease->requests.fetch_add(1, std::memory_order_relaxed);
     RoundTrip trip = co_await SendAndReceiveHead(*connection);
     if (!trip.error) {
-      RecordOutcome(*lease.backend(), response_parser_->get().result_int() >= 500
-                                          ? UpstreamOutcome::kServerError
-                                          : UpstreamOutcome::kSuccess);
+      const unsigned status = response_parser_->get().result_int();
+      const auto now = std::chrono::steady_clock::now();
+      RecordOutcome(*lease.backend(),
+                    status >= 500 ? UpstreamOutcome::kServerError : UpstreamOutcome::kSuccess, now);
+      if (group_ == ReleaseGroup::kCanary && IsRetriableCanaryStatus(status) && replayable &&
+          !retried_on_stable && policy_->retry_canary_5xx) {
+        ReleaseGroup stable = ReleaseGroup::kStable;
+        if (BackendLease other = PickBackend(stable, nullptr, /*fall_back=*/false)) {
+          // The canary's answer counts for its analysis; its body is never read, so its
+          // connection is closed rather than pooled.
+          RecordInWindow(*lease.backend(), status, now);
+          error_code ignored;
+          connection->socket.close(ignored);
+          retried_on_stable = true;
+          lease = std::move(other);
+          group_ = ReleaseGroup::kStable;
+          fresh_only = false;
+          continue;
+        }
+      }
+      if (request_framing_ == Framing::kLength && body_in_buffer_ && !chunked_in_memory_) {
+        buffer_.consume(request_body_left_);  // the body is delivered: past it, the next request
+        request_body_left_ = 0;
+      }
       upstream_connection_ = std::move(connection);
       co_return Exchange::kResponse;
     }
     if (trip.client_failed) co_return Exchange::kClientGone;
     if (trip.body_too_large) co_return Exchange::kAnswered;
     // A pooled connection the backend closed while idle says nothing about its health.
-    if (!reused || trip.response_started || trip.timed_out) {
+    const bool counted = !reused || trip.response_started || trip.timed_out;
+    const auto now = std::chrono::steady_clock::now();
+    if (counted) {
       RecordOutcome(*lease.backend(),
-                    trip.timed_out ? UpstreamOutcome::kTimeout : UpstreamOutcome::kConnectError);
+                    trip.timed_out ? UpstreamOutcome::kTimeout : UpstreamOutcome::kConnectError,
+                    now);
+      RecordInWindow(*lease.backend(), trip.timed_out ? 504 : 502, now);
     }
     if (trip.timed_out) {
       log::Warn("upstream timeout",
                 {{"app", listener_->app}, {"backend", lease->id}, {"request_id", request_id_}});
       co_return Exchange::kTimeout;
     }
-    const bool replayable = idempotent && body_in_buffer_;
     if (reused && !trip.response_started) {
       if (UpstreamPool* pool = UpstreamPool::Current()) pool->Drop(lease.backend());
       if (replayable) {
@@ -129,12 +175,13 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
       // A fresh connection failed before any answer: the replica died or is going away
       // (kill -9, crash). An idempotent request is safe to send to another one.
       tried_other_backend = true;
-      if (BackendLease other = PickBackend(lease.backend().get())) {
+      if (BackendLease other = PickBackend(group_, lease.backend().get(), true)) {
         lease = std::move(other);
         fresh_only = false;
         continue;
       }
     }
+    if (!counted) RecordInWindow(*lease.backend(), 502, now);  // the 502 the client gets
     log::Warn("upstream request failed", {{"app", listener_->app},
                                           {"backend", lease->id},
                                           {"request_id", request_id_},
@@ -218,11 +265,6 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendAndReceiveHead(
               {{"app", listener_->app},
                {"request_id", request_id_},
                {"status", response_parser_->get().result_int()}});
-  }
-  if (!trip.error && request_framing_ == Framing::kLength && body_in_buffer_ &&
-      !chunked_in_memory_) {
-    buffer_.consume(request_body_left_);  // the body is delivered: past it, the next request
-    request_body_left_ = 0;
   }
   co_return trip;
 }

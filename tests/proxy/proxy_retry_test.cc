@@ -30,7 +30,7 @@ TEST_F(ProxyTest, ConnectFailureRetriesGetOnTheOtherBackend) {
   }
   // A request counts as in flight until its answer's last byte is relayed, which is just after
   // the client can read it.
-  auto backends = *pool_->Snapshot();
+  auto backends = pool_->Snapshot()->stable;
   EXPECT_TRUE(WaitFor([&] { return backends[1]->inflight.load() == 0; }));
   EXPECT_EQ(backends[0]->inflight.load(), 0);
 }

@@ -32,7 +32,7 @@ TEST_F(ProxyTest, RoundRobinAcrossTwoBackends) {
   }
   EXPECT_EQ(served["a"], 3);
   EXPECT_EQ(served["b"], 3);
-  EXPECT_EQ((*pool_->Snapshot())[0]->requests.load(), 3u);
+  EXPECT_EQ(pool_->Snapshot()->stable[0]->requests.load(), 3u);
 }
 
 TEST_F(ProxyTest, LeastRequestsSendsNewRequestsAwayFromABusyBackend) {
@@ -43,7 +43,7 @@ TEST_F(ProxyTest, LeastRequestsSendsNewRequestsAwayFromABusyBackend) {
     TestClient client(port_);
     EXPECT_EQ(client.RoundTrip(Get()).body, "a");
   });
-  auto backends = *pool_->Snapshot();
+  auto backends = pool_->Snapshot()->stable;
   ASSERT_TRUE(WaitFor([&] { return backends[0]->inflight.load() == 1; }));
   TestClient client = Client();
   for (int i = 0; i < 6; ++i) EXPECT_EQ(client.RoundTrip(Get()).body, "b");  // never a
@@ -187,7 +187,7 @@ TEST_F(ProxyTest, PostBodyAndHeadAreForwarded) {
 TEST_F(ProxyTest, DrainingBackendGetsNoNewRequestsAndInflightReturnsToZero) {
   TestBackend a("a"), b("b");
   StartProxy({a.MakeBackend(), b.MakeBackend()});
-  auto backends = *pool_->Snapshot();
+  auto backends = pool_->Snapshot()->stable;
 
   // One request held in flight at whichever backend the first pick is (a).
   a.Hold();
@@ -328,7 +328,7 @@ TEST_F(ProxyTest, DestroyingTheServerWithARequestInFlightIsClean) {
       failed = true;  // the connection was closed under it
     }
   });
-  auto backend = (*pool_->Snapshot())[0];
+  auto backend = pool_->Snapshot()->stable[0];
   ASSERT_TRUE(WaitFor([&] { return backend->inflight.load() == 1; }));
   server_.reset();
   held.join();
