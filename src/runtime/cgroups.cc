@@ -138,7 +138,9 @@ ReplicaCgroup ReplicaCgroup::Create(const std::string& name, const spec::Limits&
         if (err != 0) {
           AddNote(report, std::string(what) + " limit not applied: writing " + dir + "/" + file +
                               ": " + std::strerror(err));
-          rmdir(dir.c_str());
+          // A reused group that still holds processes (an adopted replica's) stays known, so
+          // Remove() takes it away once they are gone.
+          if (rmdir(dir.c_str()) != 0 && errno == EBUSY) cg.dirs_.push_back(dir);
           return false;
         }
       }

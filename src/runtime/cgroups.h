@@ -25,12 +25,14 @@ struct CgroupPaths {
 };
 
 // The cgroups of one replica. Created once and reused across restarts of the replica; removed
-// once its processes are gone. Not thread-safe; owned by the replica.
+// once its processes are gone. A daemon that adopts a replica re-attaches its groups by name:
+// Create() reuses existing directories (the processes stay in them), rewrites the limits, and
+// OomKills() keeps counting from the group's creation. Not thread-safe; owned by the replica.
 class ReplicaCgroup {
  public:
   ReplicaCgroup() = default;
-  // Creates the groups the requested limits need and writes the limits. Never fails: what could
-  // not be applied is reported in `report` (applied flags and a note).
+  // Creates (or reuses) the groups the requested limits need and writes the limits. Never
+  // fails: what could not be applied is reported in `report` (applied flags and a note).
   static ReplicaCgroup Create(const std::string& name, const spec::Limits& limits,
                               LimitsReport* report, const std::string& root = "/sys/fs/cgroup");
 

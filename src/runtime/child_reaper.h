@@ -3,6 +3,9 @@
 // with waitpid(-1, WNOHANG). An exit of a watched pid is delivered to the io_context that
 // watched it; unknown pids (orphans re-parented to the daemon as subreaper) are just reaped.
 // So every child of the process is reaped here: other modules that fork must WatchChild too.
+// Adopted replicas (spawned by an earlier daemon) are never watched here: they are not our
+// children and their exits come through a pidfd (ProcessExitWatch). One that was re-parented to
+// the daemon as subreaper is reaped here like any unknown pid; its pidfd still reports the exit.
 #pragma once
 
 #include <sys/types.h>

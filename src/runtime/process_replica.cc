@@ -15,7 +15,9 @@
 #include "common/log.h"
 #include "runtime/cgroups.h"
 #include "runtime/child_reaper.h"
-#include "runtime/output_log.h"
+#include "runtime/log_file_cap.h"
+#include "runtime/proc_stat.h"
+#include "runtime/process_exit_watch.h"
 #include "runtime/spawn.h"
 
 namespace slipway::runtime {
@@ -28,6 +30,8 @@ namespace {
 constexpr Millis kGroupPoll{10};
 constexpr Millis kCgroupRetry{50};
 constexpr int kCgroupAttempts = 40;
+// The destructor's bound for SIGKILLed processes that are not our children to die.
+constexpr Millis kUnreapableKillWait{1000};
 
 std::string DescribeExit(int status) {
   if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
@@ -39,7 +43,13 @@ std::string DescribeExit(int status) {
   return "status " + std::to_string(status);
 }
 
-bool GroupAlive(pid_t pgid) { return pgid > 0 && (kill(-pgid, 0) == 0 || errno != ESRCH); }
+// The wait status of an adopted process that just exited, read from its zombie; nullopt once
+// its parent (init, or another subreaper) has reaped it.
+std::optional<int> ZombieExitStatus(const ProcessIdentity& id) {
+  Result<ProcStat> st = ReadProcStat(id.pid);
+  if (!st || !st->dead() || st->start_time != id.start_time) return std::nullopt;
+  return st->exit_code;
+}
 
 }  // namespace
 
@@ -70,7 +80,8 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
         restart_timer(io),
         kill_timer(io),
         poll_timer(io),
-        cgroup_timer(io) {
+        cgroup_timer(io),
+        log_cap(io, spec.log_path, spec.log_max_bytes) {
     // SIGCHLD must be handled before the first fork, or an early exit goes unnoticed.
     EnsureChildReaper(io);
   }
@@ -79,6 +90,39 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
 
   Status Start() {
     if (state != ReplicaState::kStopped) return Error{"replica " + spec.name + " already started"};
+    ResetForRun();
+    Status st = SpawnOnce();
+    if (!st) {
+      cgroup.Remove();
+      return st;
+    }
+    log_cap.Start();
+    return Ok();
+  }
+
+  Status Adopt(const ProcessIdentity& id) {
+    if (state != ReplicaState::kStopped) return Error{"replica " + spec.name + " already started"};
+    // The pidfd first: it pins the process, so the checks below are about the very process that
+    // will be watched, and a pid that is reused after them cannot be mistaken for it.
+    Result<std::unique_ptr<ProcessExitWatch>> watch = ProcessExitWatch::Open(io, id.pid);
+    if (!watch) return Error{"adopt " + spec.name + ": " + watch.error().message};
+    if (Status st = VerifyIdentity(id); !st) {
+      return Error{"adopt " + spec.name + ": " + st.error().message};
+    }
+    // Create() reuses the groups the earlier daemon made (the process is still in them).
+    ResetForRun();
+    exit_watch = std::move(*watch);
+    pid_t child = id.pid;
+    std::uint64_t this_run = Running(child, id);
+    exit_watch->AsyncWait([w = weak(), child, this_run] {
+      if (auto self = w.lock()) self->OnAdoptedExit(child, this_run);
+    });
+    log_cap.Start();
+    return Ok();
+  }
+
+  // What Start() and Adopt() share: fresh back-off and the replica's cgroups.
+  void ResetForRun() {
     stopping = false;
     restart_reason.clear();
     restarts = 0;
@@ -90,47 +134,74 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
       log::Warn("replica limits not fully applied",
                 {{"replica", spec.name}, {"note", limits.note}});
     }
-    if (!output) output = std::make_unique<OutputLog>(io, spec.log_path, spec.log_max_bytes);
-    Status st = SpawnOnce();
-    if (!st) {
-      cgroup.Remove();
-      return st;
-    }
-    return Ok();
   }
 
   // Spawns, registers the pid with the reaper and queues OnReplicaStarted ahead of any exit.
   Status SpawnOnce() {
-    Result<int> out = output->OpenPipe();
+    Result<int> out = log_cap.OpenForChild();
     if (!out) return out.error();
+    LaunchSpec launch = spec;
+    const std::string token = NewReplicaToken();
+    launch.env[kReplicaTokenEnv] = token;
     ReapGuard guard;
-    Result<SpawnedProcess> p = SpawnProcess(spec, &cgroup.paths(), *out);
+    Result<SpawnedProcess> p = SpawnProcess(launch, &cgroup.paths(), *out);
     close(*out);
     if (!p) return p.error();
-    pid = pgid = p->pid;
-    state = ReplicaState::kRunning;
-    started_at = Clock::now();
-    oom_kills_at_start = cgroup.OomKills();
-    pid_t child = pid;
-    WatchChild(io, child, [w = weak(), child](int status) {
-      if (auto self = w.lock()) self->OnExit(child, status);
-    });
-    asio::post(io, [w = weak(), child] {
-      if (auto self = w.lock(); self && !self->dead) self->observer->OnReplicaStarted(child);
+    pid_t child = p->pid;
+    // Read under the guard: even a child that exited at once is still there, a zombie.
+    ProcessIdentity id;
+    if (Result<ProcessIdentity> read = ReadIdentity(child)) {
+      id = *read;
+      id.token = token;
+    } else {
+      log::Warn("replica identity unknown; it cannot be adopted after a daemon restart",
+                {{"replica", spec.name}, {"error", read.error().message}});
+    }
+    std::uint64_t this_run = Running(child, id);
+    WatchChild(io, child, [w = weak(), child, this_run](int status) {
+      if (auto self = w.lock()) self->OnExit(child, this_run, status);
     });
     return Ok();
   }
 
-  void OnExit(pid_t child, int status) {
-    if (dead || child != pid) return;
+  // Records a process that now runs (spawned or adopted) and posts OnReplicaStarted. Returns
+  // the run's number, which its exit callback must match.
+  std::uint64_t Running(pid_t child, const ProcessIdentity& id) {
+    pid = pgid = child;
+    identity.reset();
+    if (id.pid == child) identity = id;
+    state = ReplicaState::kRunning;
+    started_at = Clock::now();
+    oom_kills_at_start = cgroup.OomKills();
+    asio::post(io, [w = weak(), child] {
+      if (auto self = w.lock(); self && !self->dead) self->observer->OnReplicaStarted(child);
+    });
+    return ++run;
+  }
+
+  void OnExit(pid_t child, std::uint64_t exited_run, int status) {
+    if (dead || exited_run != run || child != pid) return;
+    Exited(child, DescribeExit(status), status);
+  }
+
+  // An adopted process cannot be reaped by us; its status is read from its zombie if possible.
+  void OnAdoptedExit(pid_t child, std::uint64_t exited_run) {
+    if (dead || exited_run != run || child != pid) return;
+    std::optional<int> status = identity ? ZombieExitStatus(*identity) : std::nullopt;
+    exit_watch.reset();
+    Exited(child,
+           status ? DescribeExit(*status) + " (adopted process)"
+                  : std::string("exited (adopted process; status unknown)"),
+           status);
+  }
+
+  void Exited(pid_t child, std::string description, std::optional<int> status) {
     pid = 0;
+    identity.reset();
     kill_timer.cancel();
     kill(-pgid, SIGKILL);  // the leader is gone: nothing it started may stay behind
-    std::string description = DescribeExit(status);
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
-        cgroup.OomKills() > oom_kills_at_start) {
-      description += " (out of memory)";
-    }
+    bool maybe_oom = !status || (WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL);
+    if (maybe_oom && cgroup.OomKills() > oom_kills_at_start) description += " (out of memory)";
     if (stopping) {
       state = ReplicaState::kStopping;
       observer->OnReplicaExited(child, description, false, Millis{0});
@@ -163,6 +234,7 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     if (Result<Credentials> cred = ResolveCredentials(spec); !cred) {
       // Retrying cannot fix a missing user or a refused root.
       state = ReplicaState::kStopped;
+      log_cap.Stop();
       ReleaseCgroup(0);
       observer->OnReplicaExited(0, cred.error().message, false, Millis{0});
       return;
@@ -202,10 +274,11 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     });
   }
 
-  // Finishes a stop once no process of the group is left (checked by kill(-pgid, 0)).
+  // Finishes a stop once no process of the group is left, except zombies of other parents (an
+  // adopted group's belong to init, which may reap them late or never).
   void AwaitGroupGone() {
     if (dead) return;
-    if (GroupAlive(pgid)) {
+    if (GroupHasMembersLeft(pgid)) {
       kill(-pgid, SIGKILL);
       {
         // Members re-parented to us (subreaper) are reaped here rather than wait for SIGCHLD.
@@ -214,7 +287,7 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
         while (waitpid(-pgid, &status, WNOHANG) > 0) {
         }
       }
-      if (GroupAlive(pgid)) {
+      if (GroupHasMembersLeft(pgid)) {
         poll_timer.expires_after(kGroupPoll);
         poll_timer.async_wait([w = weak()](boost::system::error_code ec) {
           if (auto self = w.lock(); self && !ec) self->AwaitGroupGone();
@@ -226,6 +299,7 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     stopping = false;
     state = ReplicaState::kStopped;
     kill_timer.cancel();
+    log_cap.Stop();
     ReleaseCgroup(0);
     auto callbacks = std::move(stop_callbacks);
     stop_callbacks.clear();
@@ -241,18 +315,26 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     });
   }
 
-  // Synchronous teardown for the destructor: SIGKILL, reap, no zombies, no cgroups left.
+  // Synchronous teardown for the destructor: SIGKILL, reap what is ours, no cgroups left.
   void Shutdown() {
     dead = true;
     restart_timer.cancel();
     kill_timer.cancel();
     poll_timer.cancel();
     cgroup_timer.cancel();
+    log_cap.Stop();
     int status;
     if (pid != 0) {
-      UnwatchChild(pid);
-      kill(-pgid, SIGKILL);
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      if (exit_watch) {
+        // Adopted: not our child, so it cannot be waited for; its pidfd tells when it died.
+        kill(-pgid, SIGKILL);
+        exit_watch->WaitFor(kUnreapableKillWait);
+        exit_watch.reset();
+      } else {
+        UnwatchChild(pid);
+        kill(-pgid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
       }
       pid = 0;
     }
@@ -262,12 +344,16 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
       // all of them have been re-parented by now.
       while (waitpid(-pgid, &status, 0) > 0 || errno == EINTR) {
       }
+      // Members that are not our children (an adopted group, or a daemon that is no subreaper).
+      auto deadline = Clock::now() + kUnreapableKillWait;
+      while (GroupHasMembersLeft(pgid) && Clock::now() < deadline) {
+        std::this_thread::sleep_for(Millis{5});
+      }
       pgid = 0;
     }
     for (int i = 0; i < kCgroupAttempts && !cgroup.Remove(); ++i) {
       std::this_thread::sleep_for(Millis{5});
     }
-    output.reset();  // copies what the pipes still hold
   }
 
   asio::io_context& io;
@@ -278,6 +364,12 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
   ReplicaState state = ReplicaState::kStopped;
   pid_t pid = 0;   // running leader, 0 if none
   pid_t pgid = 0;  // the last leader's group until it is known to be empty
+  // Of `pid`, when it could be read.
+  std::optional<ProcessIdentity> identity;
+  // Counts spawns and adoptions, so that a stale exit callback is told apart.
+  std::uint64_t run = 0;
+  // Set while an adopted process runs: its exit comes through a pidfd, not the ChildReaper.
+  std::unique_ptr<ProcessExitWatch> exit_watch;
   Clock::time_point started_at;
   int restarts = 0;
   Millis next_delay;
@@ -288,11 +380,11 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
   LimitsReport limits;
   ReplicaCgroup cgroup;
   std::uint64_t oom_kills_at_start = 0;
-  std::unique_ptr<OutputLog> output;
   asio::steady_timer restart_timer;
   asio::steady_timer kill_timer;
   asio::steady_timer poll_timer;
   asio::steady_timer cgroup_timer;
+  LogFileCap log_cap;
 };
 
 ProcessReplica::ProcessReplica(asio::io_context& io, LaunchSpec spec, ReplicaObserver* observer,
@@ -302,9 +394,11 @@ ProcessReplica::ProcessReplica(asio::io_context& io, LaunchSpec spec, ReplicaObs
 ProcessReplica::~ProcessReplica() { impl_->Shutdown(); }
 
 Status ProcessReplica::Start() { return impl_->Start(); }
+Status ProcessReplica::Adopt(const ProcessIdentity& identity) { return impl_->Adopt(identity); }
 void ProcessReplica::Restart(const std::string& reason) { impl_->Restart(reason); }
 void ProcessReplica::Stop(std::function<void()> on_stopped) { impl_->Stop(std::move(on_stopped)); }
 int ProcessReplica::pid() const { return impl_->pid; }
+std::optional<ProcessIdentity> ProcessReplica::identity() const { return impl_->identity; }
 ReplicaState ProcessReplica::state() const { return impl_->state; }
 int ProcessReplica::restarts() const { return impl_->restarts; }
 const LimitsReport& ProcessReplica::limits() const { return impl_->limits; }

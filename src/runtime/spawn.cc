@@ -23,7 +23,6 @@ namespace {
 // Steps of the child between fork and exec; reported to the parent on failure.
 enum Step : int {
   kStepSetpgid,
-  kStepDeathSignal,
   kStepCgroup,
   kStepRlimit,
   kStepStdio,
@@ -60,7 +59,6 @@ std::optional<unsigned long> ParseNumber(const std::string& s) {
 }
 
 struct ChildPlan {
-  pid_t parent;
   uid_t uid;
   gid_t gid;
   int report_fd;
@@ -100,11 +98,7 @@ struct ChildPlan {
     errno = EPERM;
     Fail(p.report_fd, kStepVerifyIds);
   }
-  // Dies with the daemon. Set only now: the kernel clears the parent-death signal whenever the
-  // credentials change, so a PDEATHSIG set before setuid would be lost. The parent may have died
-  // before the prctl took effect, hence the getppid check.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Fail(p.report_fd, kStepDeathSignal);
-  if (getppid() != p.parent) _exit(127);
+  // No parent-death signal: a replica outlives a crashed daemon, whose successor re-adopts it.
   // After dropping privileges, so the user needs access to its working directory.
   if (chdir(p.workdir) != 0) Fail(p.report_fd, kStepChdir);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(p.report_fd, kStepNoNewPrivs);
@@ -125,8 +119,6 @@ std::string StepName(int step, const LaunchSpec& spec) {
   switch (step) {
     case kStepSetpgid:
       return "setpgid";
-    case kStepDeathSignal:
-      return "prctl(PR_SET_PDEATHSIG)";
     case kStepCgroup:
       return "join cgroup";
     case kStepRlimit:
@@ -248,7 +240,6 @@ Result<SpawnedProcess> SpawnProcess(const LaunchSpec& spec, const CgroupPaths* c
   }
 
   ChildPlan plan{};
-  plan.parent = getpid();
   plan.uid = cred->uid;
   plan.gid = cred->gid;
   plan.report_fd = report[1];

@@ -1,7 +1,11 @@
 #include "runtime/cgroups.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include "test_support.h"
 
@@ -58,6 +62,40 @@ TEST(CgroupsTest, WritesV1LimitsAndRemoves) {
   EXPECT_TRUE(cg.Remove());
   for (const std::string& d : {mem, cpu, pids}) EXPECT_NE(access(d.c_str(), F_OK), 0) << d;
   EXPECT_TRUE(cg.Remove());  // idempotent
+}
+
+TEST(CgroupsTest, CreatingAgainReattachesTheGroupsOfARunningProcess) {
+  if (DetectCgroupLayout() != CgroupLayout::kV1) GTEST_SKIP() << "not a v1 host";
+  spec::Limits limits;
+  limits.memory_bytes = 64 << 20;
+  limits.processes = 16;
+  std::string name = testing::UniqueName("cg");
+  LimitsReport first;
+  ReplicaCgroup cg = ReplicaCgroup::Create(name, limits, &first);
+  ASSERT_EQ(cg.paths().procs_files.size(), 2u);
+  pid_t pid = fork();
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(pid, 0);
+  for (const std::string& f : cg.paths().procs_files) {
+    std::ofstream(f) << pid;
+  }
+  // What an adopting daemon does: the same name finds the same groups, the process stays in.
+  LimitsReport again;
+  ReplicaCgroup reattached = ReplicaCgroup::Create(name, limits, &again);
+  EXPECT_TRUE(again.memory_applied && again.pids_applied) << again.note;
+  EXPECT_EQ(reattached.dirs(), cg.dirs());
+  EXPECT_EQ(reattached.OomKills(), 0u);
+  std::string in = ReadFile("/proc/" + std::to_string(pid) + "/cgroup");
+  EXPECT_NE(in.find("memory:/slipway/" + name + "\n"), std::string::npos) << in;
+  EXPECT_FALSE(reattached.Remove());  // busy
+  kill(pid, SIGKILL);
+  int status;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(testing::Eventually([&] { return reattached.Remove(); }));
+  for (const std::string& d : cg.dirs()) EXPECT_NE(access(d.c_str(), F_OK), 0) << d;
 }
 
 TEST(CgroupsTest, NoHierarchyIsReportedNotFatal) {

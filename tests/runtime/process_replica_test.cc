@@ -94,6 +94,36 @@ TEST_F(ProcessReplicaTest, StartsAsNobodyAndCapturesOutput) {
   EXPECT_EQ(r.pid(), 0);
 }
 
+TEST_F(ProcessReplicaTest, IdentityOfTheSpawnedProcessIsWhatProcShows) {
+  ProcessReplica r(io_, Sh("exec sleep 30"), &rec_, BackoffPolicy{10ms, 1s, 30s});
+  EXPECT_EQ(r.identity(), std::nullopt);
+  ASSERT_TRUE(r.Start());
+  std::optional<ProcessIdentity> id = r.identity();
+  ASSERT_TRUE(id);
+  Result<ProcessIdentity> read = ReadIdentity(r.pid());
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(id->pid, r.pid());
+  EXPECT_EQ(id->start_time, read->start_time);
+  EXPECT_EQ(id->boot_id, read->boot_id);
+  EXPECT_EQ(id->token.size(), 32u);
+  // The token is in the process's environment, not in the spec the caller sees.
+  EXPECT_TRUE(testing::Eventually([&] {
+    return ReadFile("/proc/" + std::to_string(r.pid()) + "/environ")
+               .find(std::string(kReplicaTokenEnv) + "=" + id->token + '\0') != std::string::npos;
+  }));
+  EXPECT_TRUE(VerifyIdentity(*id));
+  EXPECT_EQ(r.spec().env.count(kReplicaTokenEnv), 0u);
+
+  // Each spawn has a token of its own.
+  ASSERT_EQ(kill(r.pid(), SIGKILL), 0);
+  ASSERT_TRUE(RunUntil(io_, [&] { return rec_.started.size() == 2; }));
+  ASSERT_TRUE(r.identity());
+  EXPECT_NE(r.identity()->token, id->token);
+  EXPECT_EQ(r.identity()->pid, r.pid());
+  EXPECT_TRUE(Stopped(r));
+  EXPECT_EQ(r.identity(), std::nullopt);
+}
+
 TEST_F(ProcessReplicaTest, StartErrorsLeaveNothingRunning) {
   LaunchSpec s = Sh("true");
   s.command = "/nonexistent/hello";

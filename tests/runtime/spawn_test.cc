@@ -9,6 +9,8 @@
 #include <fstream>
 #include <thread>
 
+#include "runtime/proc_stat.h"
+#include "runtime/subreaper.h"
 #include "test_support.h"
 
 namespace slipway::runtime {
@@ -160,6 +162,35 @@ TEST_F(SpawnTest, BadUserGroupWorkdirAndRelativeCommand) {
   p = SpawnProcess(s, nullptr, out_);
   ASSERT_FALSE(p);
   EXPECT_NE(p.error().message.find("absolute path"), std::string::npos);
+}
+
+TEST_F(SpawnTest, OutlivesTheProcessThatSpawnedIt) {
+  BecomeSubreaper();  // so the orphan comes to us and can be reaped
+  int report[2];
+  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
+  LaunchSpec s = Spec("/bin/sleep", {"1000"});
+  pid_t spawner = fork();
+  if (spawner == 0) {
+    Result<SpawnedProcess> p = SpawnProcess(s, nullptr, out_);
+    pid_t pid = p ? p->pid : 0;
+    ssize_t n = write(report[1], &pid, sizeof pid);
+    _exit(n == sizeof pid ? 0 : 1);  // as a daemon dies: without cleaning up
+  }
+  ASSERT_GT(spawner, 0);
+  close(report[1]);
+  pid_t pid = 0;
+  ASSERT_EQ(read(report[0], &pid, sizeof pid), static_cast<ssize_t>(sizeof pid));
+  close(report[0]);
+  ASSERT_GT(pid, 0);
+  WaitExit(spawner);
+  // No parent-death signal: re-parented to us (the subreaper), still running.
+  Result<ProcStat> st = ReadProcStat(pid);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(st->ppid, getpid());
+  EXPECT_FALSE(st->dead());
+  EXPECT_EQ(kill(pid, 0), 0);
+  kill(pid, SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(WaitExit(pid)));
 }
 
 }  // namespace
