@@ -110,10 +110,17 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     auto result = std::make_shared<std::optional<ApiResponse>>();
     auto timer = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
-    handler(request, [result, timer](ApiResponse response) {
-      *result = std::move(response);
-      timer->cancel();
-    });
+    try {
+      handler(request, [result, timer](ApiResponse response) {
+        *result = std::move(response);
+        timer->cancel();
+      });
+    } catch (const std::exception& e) {
+      // A bug in a route must not take the connection (or the daemon) down unanswered.
+      log::Error("admin API request failed",
+                 {{"method", request.method}, {"path", request.path}, {"error", e.what()}});
+      if (!result->has_value()) *result = ApiResponse{500, {{"error", e.what()}}};
+    }
     if (!result->has_value()) {
       boost::system::error_code ec;
       co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -55,14 +55,11 @@ int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app
         wait_ms = 0;
         if (!print_new()) return ctx.exit_code;
         std::cout << fmt::format(
-            "PAUSED: release {} of {} at {}% of the traffic: {}
-            "
-            "  `slipway promote {}` or `slipway resume {}` goes on, `slipway abort {}` stops it;
-            "
-            "  `slipway status {} --watch` follows it.
-            ",
-            release,
-            app, rollout.value("weight", 0), rollout.value("pause_reason", ""), app, app, app, app);
+            "PAUSED: release {} of {} at {}% of the traffic: {}\n"
+            "  `slipway promote {}` or `slipway resume {}` goes on, `slipway abort {}` stops "
+            "it;\n  `slipway status {} --watch` follows it.\n",
+            release, app, rollout.value("weight", 0), rollout.value("pause_reason", ""), app, app,
+            app, app);
         return kExitOk;
       }
     }

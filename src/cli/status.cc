@@ -19,6 +19,8 @@ std::string Str(const nlohmann::json& j, const char* key, const std::string& dfl
   return j[key].dump();
 }
 
+void PrintRollout(const nlohmann::json& r);
+
 void PrintApp(const nlohmann::json& a) {
   std::cout << fmt::format("{:<16} release {:<5} {:<8} ready {}/{}  listen {}", Str(a, "app"),
                            Str(a, "current_release"), Str(a, "desired_state"),
@@ -77,33 +79,20 @@ void PrintRollout(const nlohmann::json& r) {
   if (r.contains("time_left_ms")) {
     std::cout << fmt::format(", {:.1f} s left", r["time_left_ms"].get<double>() / 1000);
   }
-  std::cout << "
-               ";
-      if (r.value("paused", false)) std::cout
-            << "  PAUSED: " << r.value("pause_reason", "")
-            << "
-               ";
-      for (const auto& rel : r.value("releases", nlohmann::json::array())) {
-    std::cout << fmt::format(
-        "    release {:<4} {:<7} {:>7.1f} req/s  errors {:>6}  p95 {}
-        ",
-        rel.value("release", 0),
-        rel.value("role", ""), rel.value("requests_per_second", 0.0), Percent(rel["error_rate"]),
-        Millis(rel["p95_ms"]));
+  std::cout << "\n";
+  if (r.value("paused", false)) std::cout << "  PAUSED: " << r.value("pause_reason", "") << "\n";
+  for (const auto& rel : r.value("releases", nlohmann::json::array())) {
+    std::cout << fmt::format("    release {:<4} {:<7} {:>7.1f} req/s  errors {:>6}  p95 {}\n",
+                             rel.value("release", 0), rel.value("role", ""),
+                             rel.value("requests_per_second", 0.0), Percent(rel["error_rate"]),
+                             Millis(rel["p95_ms"]));
   }
   if (r.contains("analysis")) {
     const auto& a = r["analysis"];
-    std::cout << "  analysis: " << a.value("summary", "")
-              << "
-                 ";
-        for (const auto& c : a.value("checks", nlohmann::json::array())) {
-      std::cout << fmt::format(
-          "    {:<13} {:<24} {}
-          ", c.value(" verdict
-          ", "
-          "),
-          c.value("name", ""),
-          c.value("message", ""));
+    std::cout << "  analysis: " << a.value("summary", "") << "\n";
+    for (const auto& c : a.value("checks", nlohmann::json::array())) {
+      std::cout << fmt::format("    {:<13} {:<24} {}\n", c.value("verdict", ""),
+                               c.value("name", ""), c.value("message", ""));
     }
   }
 }

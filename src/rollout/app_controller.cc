@@ -139,14 +139,7 @@ void AppController::OnUnitEvent(ReplicaUnit& unit, const std::string& kind,
 
 void AppController::OnUnitChanged(ReplicaUnit&) {
   PublishPool();
-  if (progressive_ && !progressive_->tick_posted) {
-    progressive_->tick_posted = true;
-    asio::post(*env_.io, [this, alive = alive_, p = progressive_] {
-      if (!*alive) return;
-      p->tick_posted = false;
-      if (progressive_ == p) Tick(p);
-    });
-  }
+  if (progressive_) WakeProgressive();
   if (rollout_ && !rollout_->scheduled) {
     // Re-evaluated from the loop, never from inside a unit's callback (it may get destroyed).
     rollout_->scheduled = true;
@@ -359,14 +352,26 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
   const std::int64_t number = release.number;
   deploying_release_ = number;
   auto t0 = Clock::now();
-  Event(number, resume ? "resume.started" : "deploy.started",
-        fmt::format("{}release {}: {} replica(s) of {}, rolling (max surge {}, max unavailable {}, "
-                    "ready deadline {})",
-                    resume ? "daemon restarted; bringing back " : "", number, spec.replicas,
-                    spec.command, spec.rolling.max_surge, spec.rolling.max_unavailable,
-                    FormatDuration(spec.rolling.ready_deadline)));
+  // Canary and blue-green need a serving release to compare with and fall back to; a first
+  // deploy (or one after a stop) rolls. A rollback goes the fast way: the whole set, then all
+  // traffic at once.
+  const bool progressive = !resume && serving_release_ && serving_spec_ &&
+                           (spec.strategy != spec::Strategy::kRolling || release.rollback_of);
+  if (progressive) {
+    Event(number, "deploy.started",
+          fmt::format("release {}: {} replica(s) of {}, {}", number, spec.replicas, spec.command,
+                      release.rollback_of ? "rollback" : spec::StrategyName(spec.strategy)));
+  } else {
+    Event(number, resume ? "resume.started" : "deploy.started",
+          fmt::format("{}release {}: {} replica(s) of {}, rolling (max surge {}, max unavailable "
+                      "{}, ready deadline {})",
+                      resume ? "daemon restarted; bringing back " : "", number, spec.replicas,
+                      spec.command, spec.rolling.max_surge, spec.rolling.max_unavailable,
+                      FormatDuration(spec.rolling.ready_deadline)));
+  }
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
 
-  auto finish = [this, number, t0, resume, done = std::move(done)](Status st) {
+  auto finish = [this, number, t0, resume, done = shared_done](Status st) {
     deploying_release_.reset();
     auto took = std::chrono::duration_cast<Millis>(Clock::now() - t0);
     // The outcome is stored before its event, so whoever wakes on the event reads it final.
@@ -383,7 +388,7 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
                                            *serving_release_)
                              : fmt::format("release {} marked failed; nothing serves", number));
     }
-    done(std::move(st));
+    (*done)(std::move(st));
   };
 
   Status listening = EnsureListener(spec);
@@ -397,11 +402,7 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
     finish(flags);
     return;
   }
-  // Canary and blue-green need a serving release to compare with and fall back to; a first
-  // deploy (or one after a stop) rolls. A rollback goes the fast way: the whole set, then all
-  // traffic at once.
-  if (!resume && serving_release_ && serving_spec_ &&
-      (spec.strategy != spec::Strategy::kRolling || release.rollback_of)) {
+  if (progressive) {
     if (spec.strategy == spec::Strategy::kBlueGreen && !release.rollback_of &&
         !spec.blue_green.preview_listen.empty()) {
       preview_pool_ = std::make_shared<proxy::BackendPool>();
@@ -417,14 +418,14 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
       preview_listen_ = spec.blue_green.preview_listen;
     }
     StartProgressive(std::move(release), std::move(spec),
-                     [this, number, done = std::move(done)](Status st) {
+                     [this, number, done = shared_done](Status st) {
                        if (!preview_listen_.empty()) {
                          env_.proxy->RemoveListener(app_ + "#preview");
                          preview_listen_.clear();
                        }
                        preview_pool_.reset();
                        (void)number;
-                       done(std::move(st));
+                       (*done)(std::move(st));
                      });
     return;
   }
@@ -537,14 +538,7 @@ Status AppController::WriteFlagsFile(const spec::AppSpec& spec) {
 }
 
 void AppController::Stop(std::function<void()> done) {
-  if (progressive_) {
-    // Daemon shutdown: the rollout stays stored as it is and continues after the restart.
-    progressive_->over = true;
-    if (progressive_->timer) progressive_->timer->cancel();
-    progressive_.reset();
-    canary_release_.reset();
-    canary_weight_ = 0;
-  }
+  if (progressive_) DetachProgressive();
   auto r = std::make_shared<Rollout>();
   r->target = 0;
   r->spec = serving_spec_.value_or(spec::AppSpec{});

@@ -99,7 +99,9 @@ class AppController : private UnitListener {
   // Progressive rollouts (progressive_rollout.cc).
   void StartProgressive(state::Release release, spec::AppSpec spec,
                         std::function<void(Status)> done);
-  void Tick(const std::shared_ptr<Progressive>& p);
+  void Tick(std::shared_ptr<Progressive> p);
+  void WakeProgressive();    // a Tick soon, from the loop (never inside a unit's callback)
+  void DetachProgressive();  // daemon shutdown: leave the stored rollout as it is
   void ScheduleTick(const std::shared_ptr<Progressive>& p, Clock::duration after);
   bool Save(Progressive& p);
   void Evaluate(Progressive& p, Clock::time_point now);

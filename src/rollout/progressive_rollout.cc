@@ -227,8 +227,28 @@ Millis AppController::StepElapsed(const Progressive& p, Clock::time_point now) c
   return Millis(p.record.step_elapsed_ms) + running;
 }
 
-void AppController::Tick(const std::shared_ptr<Progressive>& p) {
-  if (p->over || progressive_ != p) return;
+void AppController::WakeProgressive() {
+  if (!progressive_ || progressive_->tick_posted) return;
+  progressive_->tick_posted = true;
+  asio::post(*env_.io, [this, alive = alive_, p = progressive_] {
+    if (!*alive) return;
+    p->tick_posted = false;
+    if (progressive_ == p) Tick(p);
+  });
+}
+
+void AppController::DetachProgressive() {
+  if (!progressive_) return;
+  // Daemon shutdown: the rollout stays stored as it is and continues after the restart.
+  progressive_->over = true;
+  if (progressive_->timer) progressive_->timer->cancel();
+  progressive_.reset();
+  canary_release_.reset();
+  canary_weight_ = 0;
+}
+
+void AppController::Tick(std::shared_ptr<Progressive> p) {
+  if (!p || p->over || progressive_ != p) return;
   Reap();
   const auto now = Clock::now();
 

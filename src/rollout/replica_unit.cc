@@ -114,8 +114,8 @@ Status ReplicaUnit::Adopt(const runtime::ProcessIdentity& identity) {
     stopped_ = true;
     return st;
   }
-  listener_->OnUnitStarted(*this);
-  if (!retiring_) StartProbes();  // the first probe runs at once: ready again within one probe
+  // ProcessReplica posts OnReplicaStarted, which stores the identity again and starts the
+  // probes (the first at once: ready again within one probe).
   return st;
 }
 
