@@ -104,7 +104,11 @@ const std::shared_ptr<metrics::ReleaseWindow>& AppController::WindowFor(std::int
   return windows_[release];
 }
 
-void AppController::OnUnitStarted(ReplicaUnit& unit) {
+void AppController::OnUnitStarted(ReplicaUnit& unit) { StoreReplica(unit); }
+
+// The replica's identity and readiness, so a restarted daemon re-adopts it (as serving when it
+// was ready: no 503 while its first probe runs).
+void AppController::StoreReplica(ReplicaUnit& unit) {
   auto identity = unit.identity();
   if (!identity) return;
   state::ReplicaRecord r;
@@ -117,6 +121,8 @@ void AppController::OnUnitStarted(ReplicaUnit& unit) {
   r.start_time = identity->start_time;
   r.boot_id = identity->boot_id;
   r.token = identity->token;
+  r.ready = unit.ready();
+  stored_ready_[unit.name()] = r.ready;
   if (auto st = env_.store->SaveReplica(r); !st) {
     log::Error("cannot record a replica", {{"app", app_}, {"error", st.error().message}});
   }
@@ -137,7 +143,11 @@ void AppController::OnUnitEvent(ReplicaUnit& unit, const std::string& kind,
   Event(deploying_release_.value_or(unit.release()), kind, message);
 }
 
-void AppController::OnUnitChanged(ReplicaUnit&) {
+void AppController::OnUnitChanged(ReplicaUnit& unit) {
+  if (!unit.retiring() && !unit.stopped()) {
+    auto stored = stored_ready_.find(unit.name());
+    if (stored != stored_ready_.end() && stored->second != unit.ready()) StoreReplica(unit);
+  }
   PublishPool();
   if (progressive_) WakeProgressive();
   if (rollout_ && !rollout_->scheduled) {
@@ -189,6 +199,7 @@ void AppController::Reap() {
   units_.remove_if([this](const std::unique_ptr<ReplicaUnit>& u) {
     if (!u->stopped()) return false;
     (void)env_.store->DeleteReplica(app_, u->name());
+    stored_ready_.erase(u->name());
     return true;
   });
   if (!units_.empty() || stop_waiters_.empty()) return;
@@ -487,7 +498,7 @@ Status AppController::AdoptReplica(const state::ReplicaRecord& record, const spe
   auto unit = MakeUnit(record.release, record.index, static_cast<std::uint16_t>(record.port), spec);
   ReplicaUnit* raw = unit.get();
   units_.push_back(std::move(unit));
-  Status st = raw->Adopt(identity);
+  Status st = raw->Adopt(identity, record.ready);
   if (!st) {
     units_.pop_back();
     (void)env_.store->DeleteReplica(app_, record.name);

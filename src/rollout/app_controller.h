@@ -84,6 +84,7 @@ class AppController : private UnitListener {
   struct Rollout;
   struct Progressive;
   void OnUnitStarted(ReplicaUnit& unit) override;
+  void StoreReplica(ReplicaUnit& unit);
   void OnUnitChanged(ReplicaUnit& unit) override;
   void OnUnitEvent(ReplicaUnit& unit, const std::string& kind, const std::string& message) override;
   void Event(std::int64_t release, const std::string& kind, const std::string& message);
@@ -133,6 +134,7 @@ class AppController : private UnitListener {
   std::string canary_header_;
   std::string sticky_cookie_;
   std::shared_ptr<Progressive> progressive_;
+  std::map<std::string, bool> stored_ready_;  // replica name -> readiness as last stored
   std::list<std::unique_ptr<ReplicaUnit>> units_;
   std::optional<std::int64_t> serving_release_;
   std::optional<spec::AppSpec> serving_spec_;

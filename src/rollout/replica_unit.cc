@@ -106,7 +106,7 @@ Status ReplicaUnit::Start() {
   return st;
 }
 
-Status ReplicaUnit::Adopt(const runtime::ProcessIdentity& identity) {
+Status ReplicaUnit::Adopt(const runtime::ProcessIdentity& identity, bool was_ready) {
   if (Status st = Prepare(); !st) return st;
   started_at_ = Clock::now();
   Status st = process_->Adopt(identity);
@@ -114,6 +114,8 @@ Status ReplicaUnit::Adopt(const runtime::ProcessIdentity& identity) {
     stopped_ = true;
     return st;
   }
+  ever_ready_ = was_ready;
+  ready_ = was_ready;
   // ProcessReplica posts OnReplicaStarted, which stores the identity again and starts the
   // probes (the first at once: ready again within one probe).
   return st;

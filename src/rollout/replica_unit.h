@@ -62,8 +62,9 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
   // Spawns the process; an error means it cannot run at all (bad user, missing binary, ...).
   Status Start();
   // Takes over the running process a previous daemon spawned for this replica (see
-  // runtime::ProcessReplica::Adopt); probes start at once.
-  Status Adopt(const runtime::ProcessIdentity& identity);
+  // runtime::ProcessReplica::Adopt); probes start at once. `was_ready`: it passed readiness
+  // under the previous daemon, so it serves at once (its probes confirm or withdraw that).
+  Status Adopt(const runtime::ProcessIdentity& identity, bool was_ready);
   // The running process's identity, to store; nullopt when none runs.
   std::optional<runtime::ProcessIdentity> identity() const;
   // Restarts of the process since the unit began (crash-loop detection).

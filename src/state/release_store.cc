@@ -203,6 +203,7 @@ CREATE TABLE replicas (
   start_time INTEGER NOT NULL,
   boot_id TEXT NOT NULL,
   token TEXT NOT NULL,
+  ready INTEGER NOT NULL DEFAULT 0 CHECK (ready IN (0, 1)),
   updated_at TEXT NOT NULL,
   PRIMARY KEY (app, name)
 ) STRICT;

@@ -89,7 +89,8 @@ struct ReplicaRecord {
   int pid = 0;
   uint64_t start_time = 0;  // /proc/<pid>/stat starttime
   std::string boot_id;
-  std::string token;  // SLIPWAY_REPLICA_TOKEN in the process's environment
+  std::string token;   // SLIPWAY_REPLICA_TOKEN in the process's environment
+  bool ready = false;  // it passed readiness when last stored: re-adopted as serving
 };
 
 // One analysis evaluation of a rollout.

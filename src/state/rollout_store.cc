@@ -77,7 +77,7 @@ Status ReleaseStore::SaveReplica(const ReplicaRecord& r) {
   auto s = Statement::Prepare(
       db_,
       "INSERT OR REPLACE INTO replicas (app, name, \"release\", idx, port, pid, start_time, "
-      "boot_id, token, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+      "boot_id, token, ready, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   if (!s) return s.error();
   s->Bind(1, r.app)
       .Bind(2, r.name)
@@ -88,7 +88,8 @@ Status ReleaseStore::SaveReplica(const ReplicaRecord& r) {
       .Bind(7, static_cast<int64_t>(r.start_time))
       .Bind(8, r.boot_id)
       .Bind(9, r.token)
-      .Bind(10, Now());
+      .Bind(10, int64_t{r.ready ? 1 : 0})
+      .Bind(11, Now());
   return s->Run();
 }
 
@@ -102,7 +103,7 @@ Status ReleaseStore::DeleteReplica(const std::string& app, const std::string& na
 Result<std::vector<ReplicaRecord>> ReleaseStore::ListReplicas() {
   auto s = Statement::Prepare(db_,
                               "SELECT app, name, \"release\", idx, port, pid, start_time, boot_id, "
-                              "token FROM replicas ORDER BY app, \"release\", idx");
+                              "token, ready FROM replicas ORDER BY app, \"release\", idx");
   if (!s) return s.error();
   return Collect<ReplicaRecord>(*s, [](const Statement& row) {
     ReplicaRecord r;
@@ -115,6 +116,7 @@ Result<std::vector<ReplicaRecord>> ReleaseStore::ListReplicas() {
     r.start_time = static_cast<uint64_t>(row.Int(6));
     r.boot_id = row.Text(7);
     r.token = row.Text(8);
+    r.ready = row.Int(9) != 0;
     return r;
   });
 }
