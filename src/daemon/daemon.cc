@@ -81,6 +81,7 @@ int RunDaemon(const DaemonOptions& options) {
   env.store = store->get();
   env.proxy = &proxy;
   env.log_dir = (dir / "logs").string();
+  env.flags_dir = (dir / "flags").string();
   rollout::Fleet fleet(env);
   api::AdminServer admin(io, (dir / "slipway.sock").string(),
                          api::MakeAdminRoutes(io, fleet, **store, (dir / "logs").string()));

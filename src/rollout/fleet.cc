@@ -362,7 +362,9 @@ std::optional<Refusal> Fleet::SetFlag(const std::string& app, const std::string&
   if (!parsed) {
     return Refusal{400, "flag value \"" + value + "\": expected true, false or a percentage (25%)"};
   }
-  if (Status st = env_.store->SetFlag(app, name, parsed->ToString(), who); !st) {
+  if (Status st =
+          env_.store->SetFlag(app, name, parsed->ToString(), who, spec->flags.at(name).ToString());
+      !st) {
     return Refusal{500, "state: " + st.error().message};
   }
   NotifyEvent(app);

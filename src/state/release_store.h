@@ -152,9 +152,10 @@ class ReleaseStore {
   Result<std::vector<AnalysisRecord>> RecentAnalysis(const std::string& app, int64_t release,
                                                      int limit);
 
-  // Sets a flag and records an event saying who changed it from what, in one transaction.
+  // Sets a flag and records an event saying who changed it from what (`spec_value` when it was
+  // never set), in one transaction.
   Status SetFlag(const std::string& app, const std::string& name, const std::string& value,
-                 const std::string& who);
+                 const std::string& who, const std::string& spec_value = "");
   Result<std::vector<FlagRecord>> ListFlags(const std::string& app);
 
   Result<int64_t> AppendEvent(const std::string& app, int64_t release, const std::string& kind,

@@ -161,10 +161,11 @@ Result<std::vector<AnalysisRecord>> ReleaseStore::RecentAnalysis(const std::stri
 }
 
 Status ReleaseStore::SetFlag(const std::string& app, const std::string& name,
-                             const std::string& value, const std::string& who) {
+                             const std::string& value, const std::string& who,
+                             const std::string& spec_value) {
   auto tx = Transaction::Begin(db_);
   if (!tx) return tx.error();
-  std::string before;
+  std::string before = spec_value;
   {
     auto old = Statement::Prepare(db_, "SELECT value FROM flags WHERE app = ?1 AND name = ?2");
     if (!old) return old.error();
