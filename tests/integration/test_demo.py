@@ -1,5 +1,6 @@
 """The README's demo command runs start to end (on the already built debug tree) and shows what
-it promises: v2 shipped under load with no failed request, v3 refused, rollback to v1."""
+it promises: v2 shipped under load with no failed request, v3 refused, a failing canary v4
+aborted by its analysis with no failed request, rollback to v1."""
 
 import os
 import subprocess
@@ -19,11 +20,13 @@ class DemoTest(unittest.TestCase):
                                  capture_output=True, text=True, timeout=300)
         out = res.stdout + res.stderr
         self.assertEqual(res.returncode, 0, out[-4000:])
-        self.assertEqual(out.count("0 non-2xx, 0 socket errors"), 2, out[-4000:])
+        self.assertEqual(out.count("0 non-2xx, 0 socket errors"), 3, out[-4000:])
         self.assertIn("OK: release 2 of hello is serving.", out)
         self.assertIn("FAILED: release 3 of hello failed", out)
-        self.assertIn("Rolling hello back to release 1 as release 4", out)
-        self.assertIn("Hello from v1", out.split("6. Roll back")[1])
+        self.assertIn("ABORTED: release 4 of hello aborted: analysis failed", out)
+        self.assertIn("error_rate: error rate", out)
+        self.assertIn("Rolling hello back to release 1 as release 5", out)
+        self.assertIn("Hello from v1", out.split("7. Roll back")[1])
         self.assertIn("Demo done.", out)
 
 
