@@ -131,6 +131,21 @@ class CanaryTest(ProgressiveTestCase):
         self.assertIn("latency_p95", release["reason"])
         self.assertIn("> 150", release["reason"])
 
+    def test_crashing_canary_is_aborted(self):
+        steps = "  type: canary\n  steps:\n    - weight: 20\n    - analysis: 60s\n"
+        self.deploy_v1(steps)
+        load = LoadGen(self.port, rate=100).start()
+        try:
+            self.deploy_v2(steps, env={"CRASH_AFTER": "5"})
+            release = self.wait_outcome(2, 60)
+        finally:
+            result = load.stop()
+        self.assertEqual(release["outcome"], "aborted", release)
+        self.assertRegex(release["reason"], r"replica hello-r2-\d (lost readiness|is crash-looping)")
+        self.assertIn("exit 1", release["reason"])
+        self.assertEqual(self.daemon.status("hello")["current_release"], 1)
+        self.assertEqual(result["socket_errors"], 0, result)
+
     def test_canary_without_traffic_is_inconclusive_not_passed(self):
         steps = "  type: canary\n  steps:\n    - weight: 10\n    - analysis: 3s\n"
         extra = "analysis:\n  interval: 500ms\n  inconclusive_limit: 4\n"
