@@ -484,6 +484,7 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
 }
 
 Status AppController::EnsureListener(const spec::AppSpec& spec) {
+  PublishPool();  // adopted replicas that served are in the pool before the listener opens
   Status listening = env_.proxy->AddListener(ListenerOptionsFor(app_, spec.proxy, pool_));
   if (listening) listen_ = spec.proxy.listen;
   return listening;

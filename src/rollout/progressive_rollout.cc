@@ -151,13 +151,6 @@ void AppController::ResumeProgressive(state::Release release, spec::AppSpec spec
     serving_release_ = serving->number;
     serving_spec_ = *serving_spec;
   }
-  if (Status st = EnsureListener(serving_spec ? *serving_spec : spec); !st) {
-    (void)env_.store->FinishRelease(app_, release.number, state::Outcome::kAborted,
-                                    "proxy: " + st.error().message);
-    deploying_release_.reset();
-    done(st);
-    return;
-  }
   auto p = std::make_shared<Progressive>(release, spec);
   p->fast = release.rollback_of.has_value();
   p->blue_green = p->fast || spec.strategy == spec::Strategy::kBlueGreen;
@@ -177,6 +170,17 @@ void AppController::ResumeProgressive(state::Release release, spec::AppSpec spec
   canary_weight_ = record.weight;
   canary_header_ = spec.strategy == spec::Strategy::kCanary ? spec.canary.header : "";
   sticky_cookie_ = spec.strategy == spec::Strategy::kCanary ? spec.canary.sticky_cookie : "";
+  // The adopted replicas that served are in the pool before the listener opens: no request of
+  // the restarted daemon finds an empty pool.
+  if (Status st = EnsureListener(serving_spec ? *serving_spec : spec); !st) {
+    progressive_.reset();
+    canary_release_.reset();
+    (void)env_.store->FinishRelease(app_, release.number, state::Outcome::kAborted,
+                                    "proxy: " + st.error().message);
+    deploying_release_.reset();
+    if (p->done) p->done(st);
+    return;
+  }
   Event(release.number, "rollout.resumed",
         fmt::format("daemon restarted; continuing the {} rollout of release {} at {} (weight "
                     "{}%{})",
