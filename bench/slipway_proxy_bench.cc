@@ -3,7 +3,7 @@
 // API, so it keeps building while the proxy's internals change.
 //
 // Usage: slipway_proxy_bench --listen 127.0.0.1:PORT --upstream 127.0.0.1:PORT [--threads N]
-//                            [--access-log PATH]
+//                            [--access-log PATH] [--release-window on|off]
 // Prints "listening HOST:PORT" once bound, runs until SIGINT or SIGTERM.
 
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "metrics/release_window.h"
 #include "proxy/backend_pool.h"
 #include "proxy/proxy_server.h"
 
@@ -25,7 +26,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: slipway_proxy_bench --listen HOST:PORT --upstream HOST:PORT [--threads N] "
-    "[--access-log PATH]\n";
+    "[--access-log PATH] [--release-window on|off]\n";
 
 struct Flags {
   std::string listen;
@@ -33,6 +34,7 @@ struct Flags {
   std::uint16_t upstream_port = 0;
   int threads = 0;  // 0: one per core
   std::string access_log;
+  bool release_window = true;  // per-release counts for the analysis, as the daemon keeps them
 };
 
 [[noreturn]] void Usage(const std::string& message) {
@@ -68,6 +70,9 @@ Flags ParseFlags(int argc, char** argv) {
       flags.threads = ParseNumber<int>(flag, value, 0, 1024);
     } else if (flag == "--access-log") {
       flags.access_log = value;
+    } else if (flag == "--release-window") {
+      if (value != "on" && value != "off") Usage("--release-window wants on or off");
+      flags.release_window = value == "on";
     } else {
       Usage("unknown flag " + std::string(flag));
     }
@@ -104,9 +109,6 @@ int main(int argc, char** argv) {
   backend->host = flags.upstream_host;
   backend->port = flags.upstream_port;
   backend->release = 1;
-  auto pool = std::make_shared<slipway::proxy::BackendPool>();
-  pool->Publish({backend});
-
   std::optional<slipway::proxy::ProxyServer> server;
   if (flags.access_log.empty()) {
     server.emplace(flags.threads);
@@ -115,6 +117,12 @@ int main(int argc, char** argv) {
     // count every line.
     server.emplace(flags.threads, flags.access_log, std::uint64_t{1} << 40);
   }
+  if (flags.release_window) {
+    backend->window = std::make_shared<slipway::metrics::ReleaseWindow>(server->worker_count());
+  }
+  auto pool = std::make_shared<slipway::proxy::BackendPool>();
+  pool->Publish({backend});
+
   slipway::Status status =
       server->AddListener({.app = "bench", .listen = flags.listen, .pool = pool});
   if (!status) {
