@@ -77,6 +77,7 @@ struct AppController::Progressive {
   state::RolloutRecord record;  // as stored; Save() writes it
   bool blue_green = false;
   bool fast = false;  // a rollback: the whole set at once, no preview wait, no scale-down delay
+  Clock::time_point started;       // when this daemon started (or resumed) the rollout
   Clock::time_point step_started;  // this daemon's clock; record.step_elapsed_ms adds to it
   Clock::time_point last_progress;
   Clock::time_point next_evaluation;
@@ -107,6 +108,7 @@ void AppController::StartProgressive(state::Release release, spec::AppSpec spec,
   p->record.baseline = serving_release_;
   p->record.phase = "starting";
   auto now = Clock::now();
+  p->started = now;
   p->step_started = now;
   p->last_progress = now;
   p->next_evaluation = now;
@@ -162,6 +164,7 @@ void AppController::ResumeProgressive(state::Release release, spec::AppSpec spec
   }
   record.step_started_ms = WallMs();
   p->record = record;
+  p->started = now;
   p->step_started = now;
   p->last_progress = now;
   p->next_evaluation = now + spec.analysis.interval;
@@ -539,9 +542,9 @@ void AppController::FinishProgressive(Progressive& p) {
     preview_listen_.clear();
   }
   deploying_release_.reset();
-  auto took = std::chrono::duration_cast<Millis>(Clock::now() - p.step_started);
-  (void)took;
-  Event(number, "deploy.succeeded", fmt::format("release {} is serving", number));
+  auto took = std::chrono::duration_cast<Millis>(Clock::now() - p.started);
+  Event(number, "deploy.succeeded",
+        fmt::format("release {} is serving (took {})", number, FormatDuration(took)));
   auto done = std::move(p.done);
   progressive_.reset();
   if (done) done(Ok());
