@@ -51,7 +51,15 @@ Result<int> LockStateDir(const std::string& dir) {
 }  // namespace
 
 int RunDaemon(const DaemonOptions& options) {
-  log::Init(options.debug ? log::Level::kDebug : log::Level::kInfo);
+  log::Level level = log::Level::kInfo;
+  if (options.debug || options.log_level == "debug") {
+    level = log::Level::kDebug;
+  } else if (options.log_level == "warn") {
+    level = log::Level::kWarn;
+  } else if (options.log_level == "error") {
+    level = log::Level::kError;
+  }
+  log::Init(level);
   std::error_code ec;
   fs::path dir = fs::absolute(options.state_dir, ec);
   fs::create_directories(dir / "logs", ec);

@@ -7,8 +7,9 @@
 namespace slipway::daemon {
 
 struct DaemonOptions {
-  std::string state_dir;  // holds state.db, slipway.sock, logs/
-  bool debug = false;     // debug-level logs
+  std::string state_dir;           // holds state.db, slipway.sock, logs/
+  bool debug = false;              // debug-level logs (same as log_level "debug")
+  std::string log_level = "info";  // debug, info, warn or error: the least severe line written
 };
 
 // Runs until SIGTERM/SIGINT. Returns the process exit code.
