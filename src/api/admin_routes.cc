@@ -1,6 +1,7 @@
 #include "api/admin_routes.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -9,6 +10,8 @@
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "api/report_route.h"
 
 namespace slipway::api {
 
@@ -136,6 +139,12 @@ Handler MakeAdminRoutes(boost::asio::io_context& io, rollout::Fleet& fleet,
       Status st = fleet.ReloadCertificates();
       if (!st) return respond(Fail(422, st.error().message));
       return respond({200, {{"reloaded", true}}});
+    }
+    if (get && p.size() == 2 && p[1] == "report") {
+      // The window ends now, by the wall clock: release records are wall-clock times.
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      return respond(ReportResponse(
+          store, req.query, std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
     }
     if (p[1] != "apps") return respond(Fail(404, "no such endpoint: " + req.path));
     if (get && p.size() == 2) return respond({200, {{"apps", fleet.AppsJson(std::nullopt)}}});

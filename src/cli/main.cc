@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   RegisterStatus(app, ctx);
   RegisterReleases(app, ctx);
   RegisterRollback(app, ctx);
+  RegisterReport(app, ctx);
   RegisterRolloutControl(app, ctx);
   RegisterFlag(app, ctx);
   RegisterStop(app, ctx);

@@ -35,6 +35,10 @@ std::optional<Millis> ParseDuration(std::string_view text) {
       scale = 60'000;
     } else if (unit == "h") {
       scale = 3'600'000;
+    } else if (unit == "d") {  // a calendar-free day: 24 h (report windows: "30d")
+      scale = 86'400'000;
+    } else if (unit == "w") {
+      scale = 604'800'000;
     } else {
       return std::nullopt;
     }

@@ -1,4 +1,4 @@
-// Parsing and printing of human durations ("250ms", "10s", "2m", "1h30m") and byte sizes
+// Parsing and printing of human durations ("250ms", "10s", "2m", "1h30m", "30d") and byte sizes
 // ("256Mi", "1G", "4096"), as written in slipway.yaml.
 #pragma once
 
@@ -12,7 +12,8 @@ namespace slipway {
 
 using Millis = std::chrono::milliseconds;
 
-// Returns nullopt when `text` is not a duration. A bare number is seconds.
+// Returns nullopt when `text` is not a duration. Units: ms, s, m, h, d (24 h), w (7 d),
+// combinable ("1d12h"); a bare number is seconds.
 std::optional<Millis> ParseDuration(std::string_view text);
 
 // "1.5s", "250ms", "2m": the shortest exact form.

@@ -14,11 +14,23 @@ TEST(ParseDuration, AcceptsUnitsAndCompounds) {
   EXPECT_EQ(ParseDuration("7"), Millis(7'000));
 }
 
+TEST(ParseDuration, DaysAndWeeksAre24And168Hours) {
+  EXPECT_EQ(ParseDuration("1d"), Millis(86'400'000));
+  EXPECT_EQ(ParseDuration("30d"), Millis(30LL * 86'400'000));
+  EXPECT_EQ(ParseDuration("1d12h"), Millis(36LL * 3'600'000));
+  EXPECT_EQ(ParseDuration("0.5d"), Millis(12LL * 3'600'000));
+  EXPECT_EQ(ParseDuration("2w"), Millis(14LL * 86'400'000));
+  EXPECT_FALSE(ParseDuration("d"));
+  EXPECT_FALSE(ParseDuration("5D"));
+  EXPECT_FALSE(ParseDuration("5days"));
+  EXPECT_FALSE(ParseDuration("5y"));
+}
+
 TEST(ParseDuration, RejectsGarbage) {
   EXPECT_FALSE(ParseDuration(""));
   EXPECT_FALSE(ParseDuration("ten seconds"));
   EXPECT_FALSE(ParseDuration("10 s"));
-  EXPECT_FALSE(ParseDuration("5d"));
+  EXPECT_FALSE(ParseDuration("5x"));
   EXPECT_FALSE(ParseDuration("-3s"));
   EXPECT_FALSE(ParseDuration("1s5"));
 }

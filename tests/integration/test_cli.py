@@ -9,7 +9,7 @@ import unittest
 from harness import SLIPWAY, Daemon, Workspace
 
 COMMANDS = ["deploy", "status", "releases", "rollback", "stop", "logs", "validate", "daemon",
-            "version"]
+            "version", "report"]
 
 
 def run(*args, state_dir=None):
@@ -31,7 +31,7 @@ class CliTest(unittest.TestCase):
     def test_no_daemon_is_a_clear_error(self):
         with tempfile.TemporaryDirectory() as d:
             for args in (["status"], ["releases", "hello"], ["stop", "hello"],
-                         ["rollback", "hello"]):
+                         ["rollback", "hello"], ["report"]):
                 with self.subTest(args=args):
                     res = run(*args, state_dir=d)
                     self.assertEqual(res.returncode, 3, res.stderr)

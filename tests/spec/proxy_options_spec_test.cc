@@ -184,7 +184,7 @@ proxy:
     consecutive_failures: many
     count_5xx: 1
     base_ejection: 0s
-    max_ejection: 2d
+    max_ejection: 2y
     max_ejected_percent: -1
   tls:
     cert: ""
@@ -216,7 +216,7 @@ proxy:
           "app.yaml:8:16: proxy.outlier_detection.count_5xx: expected true or false, got \"1\"",
           "app.yaml:9:20: proxy.outlier_detection.base_ejection: 0s is out of range "
           "(100ms..1h)",
-          "app.yaml:10:19: proxy.outlier_detection.max_ejection: \"2d\" is not a duration "
+          "app.yaml:10:19: proxy.outlier_detection.max_ejection: \"2y\" is not a duration "
           "(examples: 500ms, 10s, 2m)",
           "app.yaml:11:26: proxy.outlier_detection.max_ejected_percent: -1 is out of range "
           "(0..100)",
