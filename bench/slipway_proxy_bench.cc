@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "metrics/release_window.h"
+#include "metrics/request_counters.h"
 #include "proxy/backend_pool.h"
 #include "proxy/proxy_server.h"
 
@@ -34,7 +35,9 @@ struct Flags {
   std::uint16_t upstream_port = 0;
   int threads = 0;  // 0: one per core
   std::string access_log;
-  bool release_window = true;  // per-release counts for the analysis, as the daemon keeps them
+  // Per-release counts as the daemon keeps them: the analysis window and the /metrics counters
+  // (the release's, and the listener's for its own answers).
+  bool release_window = true;
 };
 
 [[noreturn]] void Usage(const std::string& message) {
@@ -117,14 +120,17 @@ int main(int argc, char** argv) {
     // count every line.
     server.emplace(flags.threads, flags.access_log, std::uint64_t{1} << 40);
   }
+  std::shared_ptr<slipway::metrics::RequestCounters> local_counters;
   if (flags.release_window) {
     backend->window = std::make_shared<slipway::metrics::ReleaseWindow>(server->worker_count());
+    backend->counters = std::make_shared<slipway::metrics::RequestCounters>(server->worker_count());
+    local_counters = std::make_shared<slipway::metrics::RequestCounters>(server->worker_count());
   }
   auto pool = std::make_shared<slipway::proxy::BackendPool>();
   pool->Publish({backend});
 
-  slipway::Status status =
-      server->AddListener({.app = "bench", .listen = flags.listen, .pool = pool});
+  slipway::Status status = server->AddListener(
+      {.app = "bench", .listen = flags.listen, .pool = pool, .local_counters = local_counters});
   if (!status) {
     std::fprintf(stderr, "slipway_proxy_bench: %s\n", status.error().message.c_str());
     return 1;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
@@ -18,7 +19,9 @@
 
 #include "api/admin_routes.h"
 #include "api/admin_server.h"
+#include "api/metrics_server.h"
 #include "common/log.h"
+#include "daemon/metrics_page.h"
 #include "proxy/proxy_server.h"
 #include "rollout/fleet.h"
 #include "runtime/subreaper.h"
@@ -97,6 +100,14 @@ int RunDaemon(const DaemonOptions& options) {
     std::cerr << "slipway daemon: " << st.error().message << "\n";
     return 1;
   }
+  std::optional<api::MetricsServer> metrics;
+  if (!options.metrics_listen.empty()) {
+    metrics.emplace(io, options.metrics_listen, [&fleet] { return RenderMetricsPage(fleet); });
+    if (Status st = metrics->Start(); !st) {
+      std::cerr << "slipway daemon: " << st.error().message << "\n";
+      return 2;  // the operator's address: a usage error, nothing has started yet
+    }
+  }
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   bool stopping = false;
@@ -130,6 +141,7 @@ int RunDaemon(const DaemonOptions& options) {
 
   log::Info("slipway daemon ready", {{"state_dir", dir.string()},
                                      {"socket", (dir / "slipway.sock").string()},
+                                     {"metrics", metrics ? metrics->bound_address() : ""},
                                      {"version", SLIPWAY_VERSION},
                                      {"pid", ::getpid()}});
   fleet.Recover();

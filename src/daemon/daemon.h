@@ -10,9 +10,12 @@ struct DaemonOptions {
   std::string state_dir;           // holds state.db, slipway.sock, logs/
   bool debug = false;              // debug-level logs (same as log_level "debug")
   std::string log_level = "info";  // debug, info, warn or error: the least severe line written
+  // "HOST:PORT" of the Prometheus endpoint (GET /metrics); "": none.
+  std::string metrics_listen;
 };
 
-// Runs until SIGTERM/SIGINT. Returns the process exit code.
+// Runs until SIGTERM/SIGINT. Returns the process exit code: 2 when --metrics-listen cannot be
+// listened on, 1 for any other start-up failure.
 int RunDaemon(const DaemonOptions& options);
 
 }  // namespace slipway::daemon

@@ -12,6 +12,7 @@
 
 namespace slipway::metrics {
 class ReleaseWindow;
+class RequestCounters;
 }  // namespace slipway::metrics
 
 namespace slipway::proxy {
@@ -27,6 +28,9 @@ struct Backend {
   // never changed after (proxy threads read it without synchronization). Its shards must number
   // at least ProxyServer::worker_count().
   std::shared_ptr<metrics::ReleaseWindow> window;
+  // Where the proxy counts every client request this backend answered last (for /metrics);
+  // replicas of one release share one. Same rules as `window` (null: nothing counted).
+  std::shared_ptr<metrics::RequestCounters> counters;
   std::atomic<int> inflight{0};            // requests being forwarded to it right now
   std::atomic<bool> draining{false};       // set when it leaves the pool: no new requests; its
                                            // pooled keep-alive connections are closed, not reused

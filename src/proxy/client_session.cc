@@ -44,6 +44,27 @@ bool HasToken(std::string_view list, std::string_view token) {
   return false;
 }
 
+metrics::HttpMethod CountedMethod(http::verb verb) {
+  switch (verb) {
+    case http::verb::get:
+      return metrics::HttpMethod::kGet;
+    case http::verb::head:
+      return metrics::HttpMethod::kHead;
+    case http::verb::post:
+      return metrics::HttpMethod::kPost;
+    case http::verb::put:
+      return metrics::HttpMethod::kPut;
+    case http::verb::delete_:
+      return metrics::HttpMethod::kDelete;
+    case http::verb::patch:
+      return metrics::HttpMethod::kPatch;
+    case http::verb::options:
+      return metrics::HttpMethod::kOptions;
+    default:
+      return metrics::HttpMethod::kOther;
+  }
+}
+
 std::string TooLargeBody(std::uint64_t limit) {
   return nlohmann::ordered_json{{"error", "request body too large"}, {"limit_bytes", limit}}.dump();
 }
@@ -189,6 +210,30 @@ void ClientSession::RecordInWindow(const Backend& backend, unsigned status,
       std::chrono::duration_cast<std::chrono::microseconds>(now - request_start_), now);
 }
 
+void ClientSession::CountConnectError(const Backend& backend) {
+  if (backend.counters) backend.counters->RecordConnectError(CurrentWorkerIndex());
+}
+
+void ClientSession::CountRetry(const Backend& backend, metrics::RetryReason reason) {
+  if (backend.counters) backend.counters->RecordRetry(CurrentWorkerIndex(), reason);
+}
+
+// The release the access log names is the one the request counts for: the backend that gave
+// the answer, or whose failure made the proxy's 502/504.
+void ClientSession::CountRequest() {
+  metrics::RequestCounters* counters = upstream_ ? upstream_->counters.get()
+                                       : policy_ ? policy_->local_counters.get()
+                                                 : nullptr;
+  if (counters == nullptr) return;
+  if (status_ == 499) {  // the client left before any answer
+    counters->RecordClientAbort(CurrentWorkerIndex());
+    return;
+  }
+  counters->RecordRequest(
+      CurrentWorkerIndex(), static_cast<int>(status_), method_,
+      std::chrono::duration_cast<std::chrono::microseconds>(FinishedAt() - request_start_));
+}
+
 std::chrono::steady_clock::time_point ClientSession::FinishedAt() {
   if (finished_at_ == std::chrono::steady_clock::time_point{}) {
     finished_at_ = std::chrono::steady_clock::now();
@@ -256,6 +301,7 @@ asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
   status_ = 0;
   bytes_sent_ = 0;
   head_request_ = false;
+  method_ = metrics::HttpMethod::kOther;
   upgrade_requested_ = false;
   expect_continue_ = false;
   compress_ = false;
@@ -314,6 +360,7 @@ asio::awaitable<ClientSession::Next> ClientSession::ReadRequestHead() {
 
   auto& head = parser_->get();
   head_request_ = head.method() == http::verb::head;
+  method_ = CountedMethod(head.method());
   client_http10_ = head.version() < 11;
   client_keep_alive_ = head.keep_alive() && !closing_;
   if (auto reason = RejectReason(head)) {
@@ -592,6 +639,7 @@ asio::awaitable<void> ClientSession::LingeringClose() {
 
 // The record is built here (a few small copies); the JSON is formatted on the writer thread.
 void ClientSession::LogAccess(bool completed) {
+  CountRequest();
   if (!policy_ || policy_->access_log == nullptr) return;
   AccessRecord record;
   record.time = std::chrono::system_clock::now();

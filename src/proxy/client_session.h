@@ -21,6 +21,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include "metrics/request_counters.h"
 #include "proxy/client_stream.h"
 #include "proxy/listener_state.h"
 #include "proxy/proxy_fields.h"
@@ -116,7 +117,12 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   void Refuse(unsigned status, std::string body);
   void SetUpstreamError(unsigned status, const char* error);
   boost::asio::awaitable<void> LingeringClose();
+  // Every request ends here exactly once (answered, or its client gone): counts it
+  // (CountRequest), then writes its access log line.
   void LogAccess(bool completed);
+  // The request in the RequestCounters of the backend that answered it last (its release), or
+  // in the listener's own when the proxy answered without a backend.
+  void CountRequest();
 
   // The request's group (routing header, sticky cookie, weight: traffic_split.h) and a backend
   // in it, or in the other group when it has none; sets group_ and the sticky cookie to send.
@@ -135,6 +141,10 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   // has one; latency from request_start_ to `now`. `now` defaults to FinishedAt().
   void RecordInWindow(const Backend& backend, unsigned status,
                       std::chrono::steady_clock::time_point now = {});
+  // A failed connect to `backend`, and a request sent again after `backend` failed it, in the
+  // backend's RequestCounters (its release).
+  void CountConnectError(const Backend& backend);
+  void CountRetry(const Backend& backend, metrics::RetryReason reason);
   // When the request ended (its answer's last byte, or the switch to a tunnel): read once, on
   // first use, and shared by the access log and the release window.
   std::chrono::steady_clock::time_point FinishedAt();
@@ -220,7 +230,8 @@ class ClientSession : public ClientConnection, public std::enable_shared_from_th
   bool set_sticky_cookie_ = false;              // the answer pins the client to sticky_release_
   std::int64_t sticky_release_ = 0;
   bool head_request_ = false;
-  bool upgrade_requested_ = false;  // WebSocket upgrade asked for
+  metrics::HttpMethod method_ = metrics::HttpMethod::kOther;  // for the request counters
+  bool upgrade_requested_ = false;                            // WebSocket upgrade asked for
   Framing request_framing_ = Framing::kNone;
   std::uint64_t request_body_left_ = 0;       // kLength: bytes not yet sent upstream
   bool body_in_buffer_ = false;               // the whole body is in memory (replayable)

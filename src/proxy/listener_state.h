@@ -45,6 +45,7 @@ struct ListenerPolicy {
   bool redirect_https = false;     // plain listener that answers every request with 308 to https
   std::uint16_t https_port = 443;  // where redirect_https sends clients
   bool retry_canary_5xx = true;    // see ListenerOptions::retry_canary_5xx
+  std::shared_ptr<metrics::RequestCounters> local_counters;  // see ListenerOptions
   std::shared_ptr<Balancer> balancer =  // never null; shared by the listener's connections
       std::make_shared<Balancer>(Balancing::kLeastRequests, OutlierOptions{});
 };

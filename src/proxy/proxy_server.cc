@@ -200,6 +200,7 @@ struct ProxyServer::Impl {
     policy->gzip = options.gzip;
     policy->hsts = options.tls.hsts;
     policy->retry_canary_5xx = options.retry_canary_5xx;
+    policy->local_counters = options.local_counters;
     policy->balancer = std::make_shared<Balancer>(options.balancing, options.outlier, options.app);
     return policy;
   }

@@ -91,6 +91,10 @@ struct ListenerOptions {
   // stable group, before any byte of the answer reaches the client; the canary's answer still
   // counts in its ReleaseWindow and its passive health.
   bool retry_canary_5xx = true;
+  // Where the listener counts the requests it answers itself, without a backend (a refused
+  // head, 503 with no replica, the redirect to https). Null: not counted. Its shards must
+  // number at least worker_count().
+  std::shared_ptr<metrics::RequestCounters> local_counters = nullptr;
 };
 
 class ProxyServer {

@@ -26,6 +26,10 @@
 // 502 (504 on timeout) when it ends, a retried canary 5xx with its status, and the answer the
 // client gets when its last byte is relayed (body_relay.cc). A pooled connection found closed
 // and retried is not recorded; a client that leaves before an answer is not either.
+//
+// The RequestCounters (for /metrics) count each client request once, when it ends, for the
+// release of the backend that answered last (client_session.cc, CountRequest); here, every
+// failed connect (timeouts included) and every retry, for the release of the backend that failed.
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -100,6 +104,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
         RecordOutcome(*lease.backend(),
                       timed_out ? UpstreamOutcome::kTimeout : UpstreamOutcome::kConnectError, now);
         RecordInWindow(*lease.backend(), timed_out ? 504 : 502, now);
+        CountConnectError(*lease.backend());
         log::Warn("upstream connect failed", {{"app", listener_->app},
                                               {"backend", lease->id},
                                               {"request_id", request_id_},
@@ -107,6 +112,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
         if (!tried_other_backend) {
           tried_other_backend = true;
           if (BackendLease other = PickBackend(group_, lease.backend().get(), true)) {
+            CountRetry(*lease.backend(), metrics::RetryReason::kConnectError);
             lease = std::move(other);
             fresh_only = false;
             continue;
@@ -132,6 +138,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
           // The canary's answer counts for its analysis; its body is never read, so its
           // connection is closed rather than pooled.
           RecordInWindow(*lease.backend(), status, now);
+          CountRetry(*lease.backend(), metrics::RetryReason::kCanary5xx);
           error_code ignored;
           connection->socket.close(ignored);
           retried_on_stable = true;
@@ -167,6 +174,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
     if (reused && !trip.response_started) {
       if (UpstreamPool* pool = UpstreamPool::Current()) pool->Drop(lease.backend());
       if (replayable) {
+        CountRetry(*lease.backend(), metrics::RetryReason::kStaleConnection);
         fresh_only = true;
         continue;
       }
@@ -176,6 +184,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
       // (kill -9, crash). An idempotent request is safe to send to another one.
       tried_other_backend = true;
       if (BackendLease other = PickBackend(group_, lease.backend().get(), true)) {
+        CountRetry(*lease.backend(), metrics::RetryReason::kUpstreamReset);
         lease = std::move(other);
         fresh_only = false;
         continue;

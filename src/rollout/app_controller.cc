@@ -80,7 +80,10 @@ struct AppController::Rollout {
 };
 
 AppController::AppController(AppEnv env, std::string app)
-    : env_(std::move(env)), app_(std::move(app)), pool_(std::make_shared<proxy::BackendPool>()) {}
+    : env_(std::move(env)),
+      app_(std::move(app)),
+      pool_(std::make_shared<proxy::BackendPool>()),
+      local_counters_(std::make_shared<metrics::RequestCounters>(env_.proxy->worker_count())) {}
 
 AppController::~AppController() {
   *alive_ = false;
@@ -102,6 +105,28 @@ const std::shared_ptr<metrics::ReleaseWindow>& AppController::WindowFor(std::int
     it = used ? std::next(it) : windows_.erase(it);
   }
   return windows_[release];
+}
+
+const std::shared_ptr<metrics::RequestCounters>& AppController::CountersFor(std::int64_t release) {
+  auto& counters = counters_[release];
+  if (!counters) {
+    counters = std::make_shared<metrics::RequestCounters>(env_.proxy->worker_count());
+  }
+  // Past the bound, the oldest release that nothing runs goes (its series leave /metrics).
+  while (counters_.size() > kKeptReleaseCounters) {
+    auto oldest = std::find_if(counters_.begin(), counters_.end(), [&](const auto& entry) {
+      const std::int64_t r = entry.first;
+      if (r == release || r == serving_release_ || r == canary_release_ ||
+          r == deploying_release_) {
+        return false;
+      }
+      return std::none_of(units_.begin(), units_.end(),
+                          [r](const auto& u) { return u->release() == r; });
+    });
+    if (oldest == counters_.end()) break;
+    counters_.erase(oldest);
+  }
+  return counters_[release];
 }
 
 void AppController::OnUnitStarted(ReplicaUnit& unit) { StoreReplica(unit); }
@@ -228,6 +253,7 @@ std::unique_ptr<ReplicaUnit> AppController::MakeUnit(std::int64_t release, int i
     }
   }
   config.window = WindowFor(release);
+  config.counters = CountersFor(release);
   return std::make_unique<ReplicaUnit>(*env_.io, std::move(config),
                                        static_cast<UnitListener*>(this));
 }
@@ -419,6 +445,7 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
       preview_pool_ = std::make_shared<proxy::BackendPool>();
       auto options = ListenerOptionsFor(app_ + "#preview", spec.proxy, preview_pool_);
       options.listen = spec.blue_green.preview_listen;
+      options.local_counters = local_counters_;
       options.tls.redirect_http_listen.clear();
       if (Status st = env_.proxy->AddListener(options); !st) {
         preview_pool_.reset();
@@ -485,7 +512,9 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
 
 Status AppController::EnsureListener(const spec::AppSpec& spec) {
   PublishPool();  // adopted replicas that served are in the pool before the listener opens
-  Status listening = env_.proxy->AddListener(ListenerOptionsFor(app_, spec.proxy, pool_));
+  proxy::ListenerOptions options = ListenerOptionsFor(app_, spec.proxy, pool_);
+  options.local_counters = local_counters_;
+  Status listening = env_.proxy->AddListener(options);
   if (listening) listen_ = spec.proxy.listen;
   return listening;
 }

@@ -16,7 +16,9 @@
 
 #include "common/duration.h"
 #include "common/result.h"
+#include "metrics/exposition.h"
 #include "metrics/release_window.h"
+#include "metrics/request_counters.h"
 #include "proxy/proxy_server.h"
 #include "rollout/replica_unit.h"
 #include "spec/app_spec.h"
@@ -79,6 +81,15 @@ class AppController : private UnitListener {
   // Replica log files of the serving release (or of any release when none is serving).
   std::vector<std::string> ReplicaLogs() const;
   nlohmann::json ToJson() const;
+  // The app's series for /metrics: per release (requests, durations, upstream errors), per
+  // replica (readiness, restarts, ejections, CPU, memory) and the rollout's position
+  // (app_metrics.cc). The deploy history is the Fleet's.
+  void WriteMetrics(metrics::ExpositionWriter& out) const;
+
+  // Request counters are kept for at most this many releases per app (the newest, and always
+  // those that run): a deploy does not break the rate of the old release's counters, and the
+  // series of an app stay bounded however often it deploys.
+  static constexpr std::size_t kKeptReleaseCounters = 5;
 
  private:
   struct Rollout;
@@ -96,6 +107,15 @@ class AppController : private UnitListener {
   std::unique_ptr<ReplicaUnit> MakeUnit(std::int64_t release, int index, std::uint16_t port,
                                         const spec::AppSpec& spec);
   const std::shared_ptr<metrics::ReleaseWindow>& WindowFor(std::int64_t release);
+  const std::shared_ptr<metrics::RequestCounters>& CountersFor(std::int64_t release);
+  // Where a progressive rollout is, for metrics.
+  struct RolloutPosition {
+    std::int64_t release = 0;
+    int step = 0;   // the 1-based canary step running; 0 for blue-green
+    int steps = 0;  // canary steps in the spec; 0 for blue-green
+    bool paused = false;
+  };
+  RolloutPosition PositionOf(const Progressive& p) const;
   Status EnsureListener(const spec::AppSpec& spec);
   // Progressive rollouts (progressive_rollout.cc).
   void StartProgressive(state::Release release, spec::AppSpec spec,
@@ -128,6 +148,9 @@ class AppController : private UnitListener {
   std::shared_ptr<proxy::BackendPool> preview_pool_;  // blue-green: the new set only
   std::string preview_listen_;
   std::map<std::int64_t, std::shared_ptr<metrics::ReleaseWindow>> windows_;
+  std::map<std::int64_t, std::shared_ptr<metrics::RequestCounters>> counters_;
+  // What the app's listeners answer themselves (no backend): release "none" in /metrics.
+  std::shared_ptr<metrics::RequestCounters> local_counters_;
   // The release receiving a share of the traffic beside the serving one, and its share.
   std::optional<std::int64_t> canary_release_;
   int canary_weight_ = 0;

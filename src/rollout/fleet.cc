@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "common/log.h"
+#include "rollout/deploy_history_metrics.h"
 #include "spec/spec_parser.h"
 
 namespace slipway::rollout {
@@ -309,6 +310,26 @@ nlohmann::json Fleet::AppsJson(const std::optional<std::string>& app) const {
     out.push_back(std::move(j));
   }
   return out;
+}
+
+// Every stored app's history (a stopped app keeps its deploy counts), then what each running
+// controller holds.
+void Fleet::WriteMetrics(metrics::ExpositionWriter& out) const {
+  auto apps = env_.store->ListApps();
+  if (!apps) {
+    log::Error("metrics: cannot list apps", {{"error", apps.error().message}});
+    return;
+  }
+  for (const state::AppRecord& rec : *apps) {
+    auto history = env_.store->ListReleaseSummaries(rec.name);
+    if (history) {
+      WriteDeployHistoryMetrics(out, rec.name, *history);
+    } else {
+      log::Error("metrics: cannot read the release history",
+                 {{"app", rec.name}, {"error", history.error().message}});
+    }
+    if (auto it = apps_.find(rec.name); it != apps_.end()) it->second->WriteMetrics(out);
+  }
 }
 
 std::vector<std::string> Fleet::ReplicaLogs(const std::string& app) const {

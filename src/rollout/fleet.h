@@ -80,6 +80,9 @@ class Fleet {
   void StopAll(std::function<void()> done);
 
   nlohmann::json AppsJson(const std::optional<std::string>& app) const;
+  // Every app's series for /metrics (see AppController::WriteMetrics), with the deploy history
+  // read from the store.
+  void WriteMetrics(metrics::ExpositionWriter& out) const;
   // Runs `wake` (posted, once) after the next event of `app` is stored.
   void OnNextEvent(const std::string& app, std::function<void()> wake);
   std::vector<std::string> ReplicaLogs(const std::string& app) const;

@@ -681,6 +681,15 @@ Status AppController::ResumeRollout(const std::string& who) {
 
 // --- status ----------------------------------------------------------------------------------
 
+AppController::RolloutPosition AppController::PositionOf(const Progressive& p) const {
+  RolloutPosition position{.release = p.release.number, .paused = p.record.paused};
+  if (!p.blue_green) {
+    position.step = std::min(p.record.step + 1, p.steps());
+    position.steps = p.steps();
+  }
+  return position;
+}
+
 nlohmann::json AppController::ProgressiveJson(const Progressive& p) const {
   const auto now = Clock::now();
   nlohmann::json j;

@@ -48,6 +48,7 @@ ReplicaUnit::ReplicaUnit(asio::io_context& io, UnitConfig config, UnitListener* 
   backend_->port = config_.port;
   backend_->release = config_.release;
   backend_->window = config_.window;
+  backend_->counters = config_.counters;
 }
 
 ReplicaUnit::~ReplicaUnit() {
@@ -126,6 +127,8 @@ std::optional<runtime::ProcessIdentity> ReplicaUnit::identity() const {
 }
 
 int ReplicaUnit::restarts() const { return process_ ? process_->restarts() : 0; }
+
+int ReplicaUnit::pid() const { return process_ ? process_->pid() : 0; }
 
 ReplicaUnit::Clock::time_point ReplicaUnit::startup_deadline() const {
   return started_at_ + config_.spec.readiness.startup_timeout;

@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "health/probe_loop.h"
 #include "metrics/release_window.h"
+#include "metrics/request_counters.h"
 #include "proxy/backend_pool.h"
 #include "runtime/process_identity.h"
 #include "runtime/process_replica.h"
@@ -45,8 +46,9 @@ struct UnitConfig {
   std::uint16_t port = 0;  // assigned by the controller, passed as $PORT
   std::string log_dir;     // replica output goes to <log_dir>/<name>.log
   std::string flags_file;  // passed as $SLIPWAY_FLAGS_FILE; "" when the app has no flags
-  std::map<std::string, std::string> flags;        // SLIPWAY_FLAG_<NAME> values at start
-  std::shared_ptr<metrics::ReleaseWindow> window;  // the release's proxy counts
+  std::map<std::string, std::string> flags;            // SLIPWAY_FLAG_<NAME> values at start
+  std::shared_ptr<metrics::ReleaseWindow> window;      // the release's proxy counts
+  std::shared_ptr<metrics::RequestCounters> counters;  // the release's /metrics counts
 };
 
 class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsumer {
@@ -69,6 +71,7 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
   std::optional<runtime::ProcessIdentity> identity() const;
   // Restarts of the process since the unit began (crash-loop detection).
   int restarts() const;
+  int pid() const;  // of the running process; 0 when none runs
   // Leaves the pool (the caller republishes it), waits for in-flight requests to finish (up to
   // the spec's drain timeout), then stops the process gracefully. `done` runs when it is gone.
   void Retire(std::function<void()> done);

@@ -16,7 +16,11 @@ namespace {
 // Fields counted from 3 (state), the first one after the comm.
 constexpr int kPpid = 4 - 3;
 constexpr int kPgrp = 5 - 3;
+constexpr int kUtime = 14 - 3;
+constexpr int kStime = 15 - 3;
 constexpr int kStartTime = 22 - 3;
+constexpr int kVsize = 23 - 3;
+constexpr int kRss = 24 - 3;
 constexpr int kExitCode = 52 - 3;
 
 template <typename T>
@@ -64,8 +68,16 @@ Result<ProcStat> ParseProcStat(std::string_view text) {
       ok = ParseInt(v, &st.ppid);
     } else if (field == kPgrp) {
       ok = ParseInt(v, &st.pgrp);
+    } else if (field == kUtime) {
+      ok = ParseInt(v, &st.utime);
+    } else if (field == kStime) {
+      ok = ParseInt(v, &st.stime);
     } else if (field == kStartTime) {
       ok = ParseInt(v, &st.start_time);
+    } else if (field == kVsize) {
+      ok = ParseInt(v, &st.vsize);
+    } else if (field == kRss) {
+      ok = ParseInt(v, &st.rss);
     } else if (field == kExitCode) {
       int code = 0;
       ok = ParseInt(v, &code);

@@ -17,7 +17,11 @@ struct ProcStat {
   char state = '?';  // R, S, D, T, t, Z (zombie), X (dead), I, ...
   pid_t ppid = 0;
   pid_t pgrp = 0;
+  std::uint64_t utime = 0;       // field 14: user CPU time, clock ticks
+  std::uint64_t stime = 0;       // field 15: system CPU time, clock ticks
   std::uint64_t start_time = 0;  // field 22: clock ticks since boot
+  std::uint64_t vsize = 0;       // field 23: virtual memory, bytes (0 when absent)
+  std::uint64_t rss = 0;         // field 24: resident set, pages (0 when absent)
   // Field 52, a wait status as waitpid gives it; meaningful for zombies only (0 while running,
   // and 0 when the reader may not ptrace the process). Absent on kernels older than 3.5.
   std::optional<int> exit_code;

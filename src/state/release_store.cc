@@ -463,6 +463,25 @@ Result<std::vector<Release>> ReleaseStore::ListReleases(const std::string& app) 
   return Collect<Release>(*s, ReadRelease);
 }
 
+Result<std::vector<ReleaseSummary>> ReleaseStore::ListReleaseSummaries(const std::string& app) {
+  // The timestamps are RFC 3339 with milliseconds; julianday() reads them (the Z included).
+  auto s = Statement::Prepare(
+      db_,
+      "SELECT number, rollback_of IS NOT NULL, outcome, "
+      "CAST(ROUND((julianday(finished_at) - julianday(created_at)) * 86400000.0) AS INTEGER) "
+      "FROM releases WHERE app = ?1 ORDER BY number");
+  if (!s) return s.error();
+  s->Bind(1, app);
+  return Collect<ReleaseSummary>(*s, [](const Statement& row) {
+    ReleaseSummary r;
+    r.number = row.Int(0);
+    r.rollback = row.Int(1) != 0;
+    r.outcome = ParseOutcome(row.Text(2));
+    r.duration_ms = row.OptionalInt(3);
+    return r;
+  });
+}
+
 Result<std::optional<Release>> ReleaseStore::GetRelease(const std::string& app, int64_t number) {
   auto s = Statement::Prepare(db_, "SELECT " + std::string(kReleaseColumns) +
                                        " FROM releases WHERE app = ?1 AND number = ?2");

@@ -53,6 +53,15 @@ struct Release {
   std::string finished_at;  // empty while deploying
 };
 
+// What the metrics need of a release: no spec text.
+struct ReleaseSummary {
+  int64_t number = 0;
+  bool rollback = false;  // made by `slipway rollback` (rollback_of set)
+  Outcome outcome = Outcome::kDeploying;
+  // finished_at - created_at in milliseconds, for a finished release; nullopt while deploying.
+  std::optional<int64_t> duration_ms;
+};
+
 struct Event {
   int64_t id = 0;  // increasing; use as a cursor
   std::string app;
@@ -127,6 +136,7 @@ class ReleaseStore {
                        const std::string& reason);
   Result<std::vector<Release>> ListReleases(const std::string& app);  // oldest first
   Result<std::optional<Release>> GetRelease(const std::string& app, int64_t number);
+  Result<std::vector<ReleaseSummary>> ListReleaseSummaries(const std::string& app);  // oldest first
 
   Result<std::vector<AppRecord>> ListApps();
   Result<std::optional<AppRecord>> GetApp(const std::string& name);

@@ -120,8 +120,9 @@ class Workspace:
 
 
 class Daemon:
-    def __init__(self, workspace):
+    def __init__(self, workspace, extra_args=()):
         self.ws = workspace
+        self.extra_args = list(extra_args)  # after `daemon --state-dir DIR`
         self.proc = None
         self.log_path = os.path.join(workspace.dir, "daemon.log")
 
@@ -131,7 +132,8 @@ class Daemon:
 
     def start(self):
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([SLIPWAY, "daemon", "--state-dir", self.ws.state_dir],
+        self.proc = subprocess.Popen([SLIPWAY, "daemon", "--state-dir", self.ws.state_dir,
+                                      *self.extra_args],
                                      stdout=log, stderr=log, start_new_session=True)
         log.close()
         wait_until(lambda: self.cli("version").stdout.find("daemon ") >= 0

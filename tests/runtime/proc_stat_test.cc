@@ -30,6 +30,18 @@ TEST(ProcStatTest, ParsesAfterTheLastParenthesis) {
   }
 }
 
+TEST(ProcStatTest, ParsesCpuTimesAndMemory) {
+  Result<ProcStat> st = ParseProcStat(
+      "77 (app) R 1 77 77 0 -1 4194560 5 0 0 0 1234 567 0 0 20 0 3 0 4000 104857600 2560 "
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(st->utime, 1234u);
+  EXPECT_EQ(st->stime, 567u);
+  EXPECT_EQ(st->start_time, 4000u);
+  EXPECT_EQ(st->vsize, 104857600u);
+  EXPECT_EQ(st->rss, 2560u);
+}
+
 TEST(ProcStatTest, RejectsTruncatedOrGarbledText) {
   EXPECT_FALSE(ParseProcStat("1234 sh S 1 2"));
   EXPECT_FALSE(ParseProcStat("1234 (sh) S 1 2 3"));

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -91,6 +92,39 @@ TEST_F(ReleaseStoreTest, NumbersReleasesPerAppAndCreatesTheApp) {
   ASSERT_EQ(apps->size(), 2u);
   EXPECT_EQ((*apps)[0].name, "api");
   EXPECT_EQ((*apps)[1].name, "web");
+}
+
+TEST_F(ReleaseStoreTest, SummariesGiveOutcomesRollbacksAndDurations) {
+  const auto t0 = std::chrono::system_clock::now();
+  Create("web");
+  Create("web");
+  Create("web", 1);
+  Create("web");
+  ASSERT_TRUE(store_->FinishRelease("web", 1, Outcome::kSucceeded, ""));
+  ASSERT_TRUE(store_->FinishRelease("web", 2, Outcome::kFailed, "crashed"));
+  ASSERT_TRUE(store_->FinishRelease("web", 3, Outcome::kAborted, "analysis"));
+  const auto elapsed_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() - t0)
+          .count();
+  auto list = store_->ListReleaseSummaries("web");
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ(list->size(), 4u);
+  EXPECT_EQ((*list)[0].number, 1);
+  EXPECT_EQ((*list)[0].outcome, Outcome::kSucceeded);
+  EXPECT_EQ((*list)[1].outcome, Outcome::kFailed);
+  EXPECT_EQ((*list)[2].outcome, Outcome::kAborted);
+  EXPECT_EQ((*list)[3].outcome, Outcome::kDeploying);
+  EXPECT_FALSE((*list)[0].rollback);
+  EXPECT_TRUE((*list)[2].rollback);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*list)[i].duration_ms.has_value()) << i;
+    EXPECT_GE(*(*list)[i].duration_ms, 0) << i;
+    EXPECT_LE(*(*list)[i].duration_ms, elapsed_ms + 1) << i;  // +1: millisecond rounding
+  }
+  EXPECT_FALSE((*list)[3].duration_ms.has_value());  // still deploying
+  auto none = store_->ListReleaseSummaries("nope");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 }
 
 TEST_F(ReleaseStoreTest, RollbackMustNameAnExistingRelease) {

@@ -1,0 +1,14 @@
+// The page the daemon's /metrics serves: the daemon's own process metrics under their standard
+// names (process_cpu_seconds_total, ...), slipway_build_info, and every app's series.
+#pragma once
+
+#include <string>
+
+#include "rollout/fleet.h"
+
+namespace slipway::daemon {
+
+// Reads everything afresh; on the controller thread (the Fleet's).
+std::string RenderMetricsPage(const rollout::Fleet& fleet);
+
+}  // namespace slipway::daemon
