@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   RegisterRollback(app, ctx);
   RegisterRolloutControl(app, ctx);
   RegisterFlag(app, ctx);
+  RegisterAlerts(app, ctx);
   RegisterStop(app, ctx);
   RegisterReloadTls(app, ctx);
   RegisterLogs(app, ctx);
