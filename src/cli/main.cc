@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   RegisterReport(app, ctx);
   RegisterRolloutControl(app, ctx);
   RegisterFlag(app, ctx);
+  RegisterAlerts(app, ctx);
   RegisterStop(app, ctx);
   RegisterReloadTls(app, ctx);
   RegisterLogs(app, ctx);

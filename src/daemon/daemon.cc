@@ -17,8 +17,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "alerts/alert_monitor.h"
+#include "alerts/webhook_poster.h"
 #include "api/admin_routes.h"
 #include "api/admin_server.h"
+#include "api/alert_routes.h"
 #include "api/metrics_server.h"
 #include "common/log.h"
 #include "daemon/metrics_page.h"
@@ -94,8 +97,18 @@ int RunDaemon(const DaemonOptions& options) {
   env.log_dir = (dir / "logs").string();
   env.flags_dir = (dir / "flags").string();
   rollout::Fleet fleet(env);
-  api::AdminServer admin(io, (dir / "slipway.sock").string(),
-                         api::MakeAdminRoutes(io, fleet, **store, (dir / "logs").string()));
+  alerts::HttpWebhookPoster webhook_poster(io);
+  alerts::AlertMonitor alert_monitor(
+      {.io = &io,
+       .store = store->get(),
+       .poster = &webhook_poster,
+       .window_of = [&fleet](const std::string& app, std::int64_t release) {
+         return fleet.WindowOf(app, release);
+       }});
+  api::AdminServer admin(
+      io, (dir / "slipway.sock").string(),
+      api::WithAlertRoutes(alert_monitor,
+                           api::MakeAdminRoutes(io, fleet, **store, (dir / "logs").string())));
   if (Status st = admin.Start(); !st) {
     std::cerr << "slipway daemon: " << st.error().message << "\n";
     return 1;
@@ -122,6 +135,7 @@ int RunDaemon(const DaemonOptions& options) {
     stopping = true;
     log::Info("stopping: draining and stopping every replica", {{"signal", sig}});
     admin.Stop();
+    alert_monitor.Stop();
     fleet.StopAll([&io] {
       log::Info("all replicas stopped; daemon exits");
       io.stop();
@@ -145,6 +159,9 @@ int RunDaemon(const DaemonOptions& options) {
                                      {"version", SLIPWAY_VERSION},
                                      {"pid", ::getpid()}});
   fleet.Recover();
+  if (Status st = alert_monitor.Start(); !st) {
+    log::Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
+  }
   io.run();
   return 0;
 }

@@ -129,6 +129,11 @@ const std::shared_ptr<metrics::RequestCounters>& AppController::CountersFor(std:
   return counters_[release];
 }
 
+std::shared_ptr<const metrics::ReleaseWindow> AppController::WindowOf(std::int64_t release) const {
+  auto it = windows_.find(release);
+  return it == windows_.end() ? nullptr : it->second;
+}
+
 void AppController::OnUnitStarted(ReplicaUnit& unit) { StoreReplica(unit); }
 
 // The replica's identity and readiness, so a restarted daemon re-adopts it (as serving when it

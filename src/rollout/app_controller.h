@@ -78,6 +78,8 @@ class AppController : private UnitListener {
   std::optional<std::int64_t> deploying_release() const { return deploying_release_; }
   std::optional<std::int64_t> serving_release() const { return serving_release_; }
   bool has_replicas() const { return !units_.empty(); }
+  // The proxy's window of `release` (read by the alert rules); null when it keeps none.
+  std::shared_ptr<const metrics::ReleaseWindow> WindowOf(std::int64_t release) const;
   // Replica log files of the serving release (or of any release when none is serving).
   std::vector<std::string> ReplicaLogs() const;
   nlohmann::json ToJson() const;

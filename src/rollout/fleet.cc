@@ -338,6 +338,12 @@ std::vector<std::string> Fleet::ReplicaLogs(const std::string& app) const {
   return it->second->ReplicaLogs();
 }
 
+std::shared_ptr<const metrics::ReleaseWindow> Fleet::WindowOf(const std::string& app,
+                                                              std::int64_t release) const {
+  auto it = apps_.find(app);
+  return it == apps_.end() ? nullptr : it->second->WindowOf(release);
+}
+
 Status Fleet::ReloadCertificates() { return env_.proxy->ReloadCertificates(); }
 
 namespace {

@@ -86,6 +86,9 @@ class Fleet {
   // Runs `wake` (posted, once) after the next event of `app` is stored.
   void OnNextEvent(const std::string& app, std::function<void()> wake);
   std::vector<std::string> ReplicaLogs(const std::string& app) const;
+  // The proxy's window of `release` of `app` (for the alert rules); null when it keeps none.
+  std::shared_ptr<const metrics::ReleaseWindow> WindowOf(const std::string& app,
+                                                         std::int64_t release) const;
   bool Known(const std::string& app) const;
 
  private:

@@ -186,6 +186,77 @@ struct FlagValue {
   std::string ToString() const;  // "true", "false", "25%"
 };
 
+// Alert rules and where their notifications go: the `alerts` section (docs/alerts.md). The
+// expressions are checked by the spec reader and compiled by the alerts module.
+struct AlertReceiver {
+  std::string name;
+  std::string url;         // http://host[:port]/path: the Alertmanager webhook body is POSTed
+  Millis timeout{10'000};  // one attempt: connect, send, answer
+};
+
+// A built-in rule over the proxy's metrics: `metric(window) > threshold` held for `for_duration`.
+struct BuiltinThresholdAlert {
+  bool enabled = true;
+  double threshold = 0;  // error_rate: a share (0..1); latency_p95: seconds
+  std::chrono::seconds window{300};
+  Millis for_duration{300'000};
+  std::string severity;
+};
+
+struct BuiltinCrashLoopingAlert {
+  bool enabled = true;
+  int restarts = 3;  // unexpected replica exits within `window`
+  std::chrono::seconds window{600};
+  Millis for_duration{0};
+  std::string severity = "critical";
+};
+
+// A built-in rule about an event (a failed deploy, a rollback): fires once when it happens,
+// resolves `resolve_after` later.
+struct BuiltinEventAlert {
+  bool enabled = true;
+  Millis resolve_after{300'000};
+  std::string severity = "warning";
+};
+
+struct BuiltinAlerts {
+  BuiltinThresholdAlert error_rate{.threshold = 0.05, .severity = "critical"};
+  BuiltinThresholdAlert latency_p95{.threshold = 1.0, .severity = "warning"};
+  BuiltinCrashLoopingAlert crash_looping;
+  BuiltinEventAlert deploy_failed;
+  BuiltinEventAlert rollback;
+};
+
+struct AlertRuleSpec {
+  std::string name;  // the alertname label: [A-Za-z_][A-Za-z0-9_]*, unique
+  std::string expr;  // as written; valid for alerts::ParseAlertExpr
+  Millis for_duration{0};
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;  // summary, description, runbook_url, ...
+  int line = 0;
+};
+
+struct AlertRetry {
+  Millis initial_backoff{1'000};    // after the first failed attempt
+  Millis max_backoff{60'000};       // the delay doubles up to this
+  Millis give_up_after{3'600'000};  // then the notification is kept as a dead letter
+};
+
+struct AlertsConfig {
+  std::vector<AlertReceiver> receivers;  // every notification goes to each
+  Millis evaluation_interval{1'000};
+  // Alertmanager's grouping timers, per group (alertname + app): the first notification of a
+  // group waits group_wait; later changes wait group_interval after the previous notification;
+  // an unchanged firing group is re-sent after repeat_interval.
+  Millis group_wait{30'000};
+  Millis group_interval{300'000};
+  Millis repeat_interval{4 * 3'600'000};
+  AlertRetry retry;
+  std::string external_url;  // "externalURL" of the body; generatorURL is built from it
+  BuiltinAlerts builtin;
+  std::vector<AlertRuleSpec> rules;
+};
+
 struct AppSpec {
   std::string app;      // [a-z0-9][a-z0-9-]{0,62}
   std::string command;  // absolute after resolution (CLI resolves ./x)
@@ -208,6 +279,7 @@ struct AppSpec {
   ProgressDeadline progress_deadline;
   std::map<std::string, FlagValue> flags;  // name -> initial value (changeable at run time)
   ProxyConfig proxy;
+  AlertsConfig alerts;
   std::uint64_t log_max_bytes = 10 << 20;  // per replica log file, one rotated copy kept
 };
 

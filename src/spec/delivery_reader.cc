@@ -63,23 +63,6 @@ bool IsCookieName(std::string_view name) {
   return IsHeaderName(name);
 }
 
-// "5%" or a number in [0, 1]: a share of requests.
-std::optional<double> ParseFraction(const std::string& text) {
-  std::string number = text;
-  double scale = 1;
-  if (!number.empty() && number.back() == '%') {
-    number.pop_back();
-    scale = 0.01;
-  }
-  if (number.empty()) return std::nullopt;
-  char* end = nullptr;
-  double value = std::strtod(number.c_str(), &end);
-  if (end != number.c_str() + number.size() || !std::isfinite(value)) return std::nullopt;
-  value *= scale;
-  if (value < 0 || value > 1) return std::nullopt;
-  return value;
-}
-
 class DeliveryReader {
  public:
   DeliveryReader(AppSpec& spec, DiagnosticList& diagnostics)

@@ -3,12 +3,30 @@
 #include <arpa/inet.h>
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 
 #include "common/duration.h"
 #include "spec/did_you_mean.h"
 #include "spec/yaml_reader.h"
 
 namespace slipway::spec {
+
+std::optional<double> ParseFraction(const std::string& text) {
+  std::string number = text;
+  double scale = 1;
+  if (!number.empty() && number.back() == '%') {
+    number.pop_back();
+    scale = 0.01;
+  }
+  if (number.empty()) return std::nullopt;
+  char* end = nullptr;
+  double value = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size() || !std::isfinite(value)) return std::nullopt;
+  value *= scale;
+  if (value < 0 || value > 1) return std::nullopt;
+  return value;
+}
 
 bool IsHeaderName(std::string_view name) {
   constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool IsHostName(std::string_view host);
 // Checks `host:port` / `[v6]:port`; returns the problem, or an empty string when it is valid.
 std::string ListenProblem(const std::string& listen);
+// "5%" or a number in [0, 1]: a share of requests; nullopt for anything else.
+std::optional<double> ParseFraction(const std::string& text);
 // "(5m)" or "(5m, the default)", for messages about a rule across two fields.
 std::string DurationNote(std::chrono::milliseconds value, bool written);
 // `unknown probe type "htp"; did you mean "http"?` or `...; supported: http, tcp`.

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "common/duration.h"
+#include "spec/alerts_reader.h"
 #include "spec/delivery_reader.h"
 #include "spec/did_you_mean.h"
 #include "spec/spec_checks.h"
@@ -27,9 +28,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "app",   "command",    "args",    "env",    "replicas",  "user",
-    "group", "allow_root", "workdir", "limits", "readiness", "liveness",
-    "stop",  "strategy",   "proxy",   "logs",   "analysis",  "flags"};
+    "app",        "command", "args",     "env",       "replicas", "user", "group",
+    "allow_root", "workdir", "limits",   "readiness", "liveness", "stop", "strategy",
+    "proxy",      "logs",    "analysis", "flags",     "alerts"};
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.
 constexpr std::string_view kProbeKeys[] = {
@@ -171,6 +172,7 @@ class SpecReader {
     if (auto stop = top.Mapping("stop", kStopKeys)) ReadStop(*stop, spec.stop);
     if (auto proxy = top.Mapping("proxy", kProxyKeys)) ReadProxy(*proxy, spec.proxy);
     ReadDelivery(top, spec, diagnostics_);  // strategy, analysis, flags; after proxy.listen
+    ReadAlerts(top, spec, diagnostics_);
     if (auto logs = top.Mapping("logs", kLogsKeys)) {
       if (auto max = logs->ByteSize("max_bytes", 4ull << 10, 1ull << 30)) spec.log_max_bytes = *max;
     }

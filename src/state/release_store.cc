@@ -218,6 +218,74 @@ CREATE TABLE flags (
   PRIMARY KEY (app, name)
 ) STRICT;
 )sql",
+    // v3: alerts (alert_store.cc). Alert instances and group states are current state, rewritten
+    // as they change; notifications are the outbox and the record of every delivery: a row moves
+    // once from pending to delivered, superseded or dead_letter (the dead-letter record).
+    R"sql(
+CREATE INDEX events_by_kind ON events (app, kind, at);
+
+CREATE TABLE alerts (
+  app TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+  labels_json TEXT NOT NULL,
+  annotations_json TEXT NOT NULL,
+  active_since_ms INTEGER NOT NULL,
+  fired_at_ms INTEGER,
+  resolved_at_ms INTEGER,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (app, fingerprint)
+) STRICT;
+
+-- What each notification group last sent (its firing alerts), so that a restarted daemon neither
+-- re-sends a firing alert nor forgets to resolve one.
+CREATE TABLE alert_groups (
+  group_key TEXT PRIMARY KEY NOT NULL,
+  app TEXT NOT NULL,
+  state_json TEXT NOT NULL,
+  last_notified_ms INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE alert_notifications (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_key TEXT NOT NULL,
+  app TEXT NOT NULL,
+  receiver TEXT NOT NULL,
+  url TEXT NOT NULL,
+  alert_status TEXT NOT NULL CHECK (alert_status IN ('firing', 'resolved')),
+  body TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending'
+    CHECK (status IN ('pending', 'delivered', 'superseded', 'dead_letter')),
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  timeout_ms INTEGER NOT NULL,
+  initial_backoff_ms INTEGER NOT NULL,
+  max_backoff_ms INTEGER NOT NULL,
+  give_up_at_ms INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  finished_at TEXT,
+  CHECK ((status = 'pending') = (finished_at IS NULL))
+) STRICT;
+CREATE INDEX alert_notifications_by_status ON alert_notifications (status, id);
+CREATE INDEX alert_notifications_by_group ON alert_notifications (group_key, receiver, id);
+CREATE INDEX alert_notifications_by_app ON alert_notifications (app, id);
+
+-- A final notification stays final; the one exception is an attempt already under way when a
+-- newer notification superseded it, which may still end delivered.
+CREATE TRIGGER alert_notifications_final BEFORE UPDATE OF status ON alert_notifications
+WHEN NOT (OLD.status = 'pending' OR (OLD.status = 'superseded' AND NEW.status = 'delivered'))
+BEGIN
+  SELECT RAISE(ABORT, 'a delivered or dead-lettered notification cannot change');
+END;
+
+CREATE TRIGGER alert_notifications_no_delete BEFORE DELETE ON alert_notifications
+BEGIN
+  SELECT RAISE(ABORT, 'alert notifications are a record: they cannot be deleted');
+END;
+)sql",
 };
 
 constexpr int kBusyTimeoutMs = 5000;

@@ -121,6 +121,52 @@ struct FlagRecord {
   std::string updated_at;
 };
 
+// One alert instance as stored (alert_store.cc): written when its state changes.
+struct AlertRecord {
+  std::string app;
+  std::string fingerprint;
+  std::string rule;
+  std::string state;  // "pending", "firing", "resolved"
+  std::string labels_json;
+  std::string annotations_json;
+  int64_t active_since_ms = 0;  // wall clock, ms since the epoch
+  std::optional<int64_t> fired_at_ms;
+  std::optional<int64_t> resolved_at_ms;
+};
+
+// What a notification group last sent; `state_json` is the alerts module's own encoding.
+struct AlertGroupRecord {
+  std::string group_key;
+  std::string app;
+  std::string state_json;
+  int64_t last_notified_ms = 0;
+};
+
+// A webhook notification to queue: one group's state for one receiver.
+struct NewAlertNotification {
+  std::string group_key;
+  std::string app;
+  std::string receiver;
+  std::string url;
+  std::string alert_status;  // "firing" or "resolved": the body's status
+  std::string body;          // the exact JSON POSTed
+  int64_t timeout_ms = 0;
+  int64_t initial_backoff_ms = 0;
+  int64_t max_backoff_ms = 0;
+  int64_t give_up_at_ms = 0;    // wall clock: no attempt starts after it
+  int64_t next_attempt_ms = 0;  // wall clock
+};
+
+// A queued notification and how its delivery went.
+struct AlertNotificationRecord : NewAlertNotification {
+  int64_t id = 0;
+  std::string status;  // "pending", "delivered", "superseded", "dead_letter"
+  int attempts = 0;
+  std::string last_error;
+  std::string created_at;
+  std::string finished_at;  // empty while pending
+};
+
 class ReleaseStore {
  public:
   // Opens (creating if needed) the database at `path`, sets WAL, applies migrations.
@@ -167,6 +213,33 @@ class ReleaseStore {
   Status SetFlag(const std::string& app, const std::string& name, const std::string& value,
                  const std::string& who, const std::string& spec_value = "");
   Result<std::vector<FlagRecord>> ListFlags(const std::string& app);
+
+  // Alerts (alert_store.cc).
+  Status SaveAlert(const AlertRecord& alert);  // insert or replace (app, fingerprint)
+  Status DeleteAlert(const std::string& app, const std::string& fingerprint);
+  Result<std::vector<AlertRecord>> ListAlerts();
+  Result<std::vector<AlertGroupRecord>> ListAlertGroups();
+  // In one transaction: stores the group's new state (or deletes it when `delete_group`), marks
+  // the group's undelivered notifications to the same receivers superseded, and queues one
+  // notification each. Returns the queued rows.
+  Result<std::vector<AlertNotificationRecord>> QueueAlertNotifications(
+      const AlertGroupRecord& group, bool delete_group,
+      const std::vector<NewAlertNotification>& notifications);
+  Result<std::vector<AlertNotificationRecord>> PendingAlertNotifications();  // oldest first
+  // The outcome of an attempt: status "pending" (retried at next_attempt_ms), "delivered" or
+  // "dead_letter". A superseded notification only moves on to "delivered".
+  Status RecordAlertAttempt(int64_t id, const std::string& status, int attempts,
+                            int64_t next_attempt_ms, const std::string& last_error);
+  // The newest `limit` notifications of `app` (every app when empty), newest first.
+  Result<std::vector<AlertNotificationRecord>> RecentAlertNotifications(const std::string& app,
+                                                                        int limit);
+  // How many events of `kind` `app` recorded at or after `since` (an RFC 3339 time as stored).
+  Result<int64_t> CountEventsSince(const std::string& app, const std::string& kind,
+                                   const std::string& since);
+  // Releases of `app` that failed or were aborted at or after `since`, and rollbacks created
+  // since then, oldest first; without their spec text.
+  Result<std::vector<Release>> ReleaseIncidentsSince(const std::string& app,
+                                                     const std::string& since);
 
   Result<int64_t> AppendEvent(const std::string& app, int64_t release, const std::string& kind,
                               const std::string& message);

@@ -1,0 +1,217 @@
+#include "alerts/alert_rules.h"
+
+#include <fmt/format.h>
+
+#include "alerts/builtin_names.h"
+#include "common/duration.h"
+
+namespace slipway::alerts {
+namespace {
+
+std::string WindowText(std::chrono::seconds window) {
+  return FormatDuration(std::chrono::duration_cast<Millis>(window));
+}
+
+AlertRule ThresholdRule(std::string_view name, AlertMetric metric,
+                        const spec::BuiltinThresholdAlert& spec) {
+  AlertRule rule;
+  rule.name = std::string(name);
+  rule.builtin = true;
+  rule.expr = AlertExpr::Single(Comparison{.metric = metric,
+                                           .window = spec.window,
+                                           .op = CompareOp::kGreater,
+                                           .threshold = spec.threshold});
+  rule.for_duration = spec.for_duration;
+  rule.labels["severity"] = spec.severity;
+  return rule;
+}
+
+// The built-in rules' annotations say what was measured, in words.
+Labels BuiltinAnnotations(const AlertRule& rule, const std::string& app,
+                          const std::optional<double>& value,
+                          const std::optional<std::int64_t>& serving) {
+  const std::vector<Comparison> comparisons = rule.expr.Comparisons();
+  if (comparisons.empty()) return {};
+  const Comparison& c = comparisons.front();
+  const std::string window = WindowText(c.window);
+  const std::string threshold = FormatMetricValue(c.metric, c.threshold);
+  const std::string shown = value ? FormatMetricValue(c.metric, *value) : "unknown";
+  const std::string release = serving ? fmt::format("release {}", *serving) : "the app";
+  Labels out;
+  if (rule.name == kHighErrorRate) {
+    out["summary"] =
+        fmt::format("{}: more than {} of requests fail (5xx) over {}", app, threshold, window);
+    out["description"] = fmt::format("{} of the requests to {} of {} answered 5xx over the last {}",
+                                     shown, release, app, window);
+  } else if (rule.name == kHighLatency) {
+    out["summary"] = fmt::format("{}: p95 latency above {} over {}", app, threshold, window);
+    out["description"] = fmt::format("the 95th percentile of {} of {} took {} over the last {}",
+                                     release, app, shown, window);
+  } else if (rule.name == kCrashLooping) {
+    out["summary"] = fmt::format("{}: replicas keep crashing", app);
+    out["description"] = fmt::format("{} replica exits of {} in the last {} (alert at {})", shown,
+                                     app, window, FormatMetricValue(c.metric, c.threshold));
+  }
+  return out;
+}
+
+std::string TrimSpaces(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return std::string(text);
+}
+
+}  // namespace
+
+std::string ExpandTemplate(const std::string& text, const Labels& labels,
+                           const std::optional<double>& value,
+                           const std::optional<AlertMetric>& metric) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t open = text.find("{{", i);
+    const std::size_t close = open == std::string::npos ? open : text.find("}}", open + 2);
+    if (open == std::string::npos || close == std::string::npos) {
+      out += text.substr(i);
+      break;
+    }
+    out += text.substr(i, open - i);
+    const std::string inner = TrimSpaces(std::string_view(text).substr(open + 2, close - open - 2));
+    if (inner == "$value") {
+      out += value ? (metric ? FormatMetricValue(*metric, *value) : fmt::format("{}", *value))
+                   : "unknown";
+    } else if (inner.starts_with("$labels.")) {
+      auto it = labels.find(inner.substr(8));
+      if (it != labels.end()) out += it->second;
+    } else {
+      out += text.substr(open, close + 2 - open);
+    }
+    i = close + 2;
+  }
+  return out;
+}
+
+bool AlertRule::uses_proxy_metrics() const {
+  if (kind != Kind::kExpression) return false;
+  for (const Comparison& c : expr.Comparisons()) {
+    if (c.metric != AlertMetric::kReplicaRestarts) return true;
+  }
+  return false;
+}
+
+std::string AlertRule::Describe() const {
+  switch (kind) {
+    case Kind::kExpression:
+      return expr.ToString();
+    case Kind::kDeployFailed:
+      return "a release failed to deploy (resolves after " + FormatDuration(resolve_after) + ")";
+    case Kind::kRolledBack:
+      return "a rollback or an aborted rollout (resolves after " + FormatDuration(resolve_after) +
+             ")";
+  }
+  return "";
+}
+
+std::vector<AlertSample> AlertRule::Evaluate(const std::string& app, AppAlertFacts& facts,
+                                             WallTime now) const {
+  Labels base = labels;
+  base["alertname"] = name;
+  base["app"] = app;
+  std::vector<AlertSample> samples;
+  if (kind == Kind::kExpression) {
+    ExprResult result = expr.Evaluate(facts);
+    AlertSample sample;
+    sample.labels = std::move(base);
+    sample.truth = result.truth;
+    sample.value = result.value;
+    sample.metric = result.metric;
+    if (builtin) {
+      sample.annotations = BuiltinAnnotations(*this, app, result.value, facts.serving_release());
+    } else {
+      for (const auto& [key, text] : annotations) {
+        sample.annotations[key] = ExpandTemplate(text, sample.labels, result.value, result.metric);
+      }
+    }
+    samples.push_back(std::move(sample));
+    return samples;
+  }
+  // An event alert holds from the event until resolve_after later: one instance per release.
+  for (const ReleaseIncident& incident : facts.IncidentsSince(now - resolve_after)) {
+    AlertSample sample;
+    sample.labels = base;
+    sample.labels["release"] = std::to_string(incident.release);
+    sample.truth = Truth::kTrue;
+    const WallTime at = incident.finished_at.value_or(incident.created_at);
+    if (kind == Kind::kDeployFailed) {
+      if (!incident.failed || at < now - resolve_after) continue;
+      sample.annotations["summary"] =
+          fmt::format("{}: release {} failed to deploy", app, incident.release);
+      sample.annotations["description"] = incident.reason;
+    } else {
+      if (incident.rollback_of && incident.created_at >= now - resolve_after) {
+        sample.annotations["summary"] = fmt::format("{}: release {} rolls back to release {}", app,
+                                                    incident.release, *incident.rollback_of);
+        sample.annotations["description"] =
+            fmt::format("`slipway rollback` by {}", incident.created_by);
+      } else if (incident.aborted && at >= now - resolve_after) {
+        sample.annotations["summary"] =
+            fmt::format("{}: the rollout of release {} was aborted; the previous release serves",
+                        app, incident.release);
+        sample.annotations["description"] = incident.reason;
+      } else {
+        continue;
+      }
+    }
+    samples.push_back(std::move(sample));
+  }
+  return samples;
+}
+
+std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config) {
+  std::vector<AlertRule> rules;
+  const spec::BuiltinAlerts& builtin = config.builtin;
+  if (builtin.error_rate.enabled) {
+    rules.push_back(ThresholdRule(kHighErrorRate, AlertMetric::kErrorRate, builtin.error_rate));
+  }
+  if (builtin.latency_p95.enabled) {
+    rules.push_back(ThresholdRule(kHighLatency, AlertMetric::kLatencyP95, builtin.latency_p95));
+  }
+  if (builtin.crash_looping.enabled) {
+    AlertRule rule;
+    rule.name = std::string(kCrashLooping);
+    rule.builtin = true;
+    rule.expr = AlertExpr::Single(Comparison{.metric = AlertMetric::kReplicaRestarts,
+                                             .window = builtin.crash_looping.window,
+                                             .op = CompareOp::kGreaterEqual,
+                                             .threshold = double(builtin.crash_looping.restarts)});
+    rule.for_duration = builtin.crash_looping.for_duration;
+    rule.labels["severity"] = builtin.crash_looping.severity;
+    rules.push_back(std::move(rule));
+  }
+  for (auto [name, kind, event] :
+       {std::tuple{kDeployFailed, AlertRule::Kind::kDeployFailed, &builtin.deploy_failed},
+        std::tuple{kRolledBack, AlertRule::Kind::kRolledBack, &builtin.rollback}}) {
+    if (!event->enabled) continue;
+    AlertRule rule;
+    rule.kind = kind;
+    rule.name = std::string(name);
+    rule.builtin = true;
+    rule.resolve_after = event->resolve_after;
+    rule.labels["severity"] = event->severity;
+    rules.push_back(std::move(rule));
+  }
+  for (const spec::AlertRuleSpec& spec : config.rules) {
+    ParsedExpr parsed = ParseAlertExpr(spec.expr);
+    if (parsed.error) continue;  // the spec reader refuses these; never reached
+    AlertRule rule;
+    rule.name = spec.name;
+    rule.expr = std::move(parsed.expr);
+    rule.for_duration = spec.for_duration;
+    rule.labels = spec.labels;
+    rule.annotations = spec.annotations;
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+}  // namespace slipway::alerts
