@@ -152,7 +152,7 @@ AlertMonitor::AppRules* AlertMonitor::RulesFor(const state::AppRecord& app) {
     return &rules;
   }
   rules.config = parsed.spec->alerts;
-  rules.rules = BuildAlertRules(rules.config);
+  rules.rules = BuildAlertRules(rules.config, parsed.spec->slo);
   return &rules;
 }
 
@@ -184,6 +184,11 @@ void AlertMonitor::EvaluateApp(const state::AppRecord& app, AppRules& rules, Wal
   std::shared_ptr<const metrics::ReleaseWindow> window;
   if (serving && env_.window_of) window = env_.window_of(app.name, *serving);
   LiveAppFacts facts(*env_.store, app.name, serving, window, steady_now, now);
+  if (env_.burn_rate) {
+    facts.SetBurnRate([this, &app](const slo::Objective& objective, std::chrono::seconds w) {
+      return env_.burn_rate(app.name, objective, w);
+    });
+  }
   std::set<std::string> evaluated;
   for (const AlertRule& rule : rules.rules) {
     evaluated.insert(rule.name);

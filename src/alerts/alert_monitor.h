@@ -45,6 +45,10 @@ struct AlertMonitorEnv {
   std::function<std::shared_ptr<const metrics::ReleaseWindow>(const std::string& app,
                                                               std::int64_t release)>
       window_of;
+  // The burn rate of `objective` of `app` over `window` (slo::SloSampler); null: none known.
+  std::function<std::optional<double>(const std::string& app, const slo::Objective& objective,
+                                      std::chrono::seconds window)>
+      burn_rate;
   std::function<WallTime()> wall_now = [] { return WallClock::now(); };
 };
 

@@ -1,6 +1,9 @@
 #include "alerts/alert_rules.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "alerts/builtin_names.h"
 #include "common/duration.h"
@@ -91,7 +94,97 @@ std::string ExpandTemplate(const std::string& text, const Labels& labels,
   return out;
 }
 
+namespace {
+
+std::string BurnText(double burn_rate) { return fmt::format("{:.3g}x", burn_rate); }
+
+struct PairResult {
+  Truth truth = Truth::kUnknown;
+  std::optional<double> long_burn;
+  std::optional<double> short_burn;
+};
+
+// burn(long) > factor and burn(short) > factor, three-valued.
+PairResult EvaluatePair(AppAlertFacts& facts, const slo::Objective& objective,
+                        const spec::BurnRateWindow& pair) {
+  PairResult r;
+  r.long_burn = facts.BurnRate(objective, pair.long_window);
+  r.short_burn = facts.BurnRate(objective, pair.short_window);
+  auto above = [&](const std::optional<double>& v) {
+    if (!v) return Truth::kUnknown;
+    return *v > pair.burn_rate ? Truth::kTrue : Truth::kFalse;
+  };
+  const Truth a = above(r.long_burn);
+  const Truth b = above(r.short_burn);
+  if (a == Truth::kFalse || b == Truth::kFalse) {
+    r.truth = Truth::kFalse;
+  } else if (a == Truth::kTrue && b == Truth::kTrue) {
+    r.truth = Truth::kTrue;
+  }
+  return r;
+}
+
+// One alert per objective and severity: the severity's pairs joined by `or`.
+std::vector<AlertSample> EvaluateBurnRate(const AlertRule& rule, const std::string& app,
+                                          const Labels& base, AppAlertFacts& facts) {
+  std::vector<AlertSample> samples;
+  std::vector<std::string> severities;
+  for (const spec::BurnRateWindow& w : rule.burn_windows) {
+    if (std::find(severities.begin(), severities.end(), w.severity) == severities.end()) {
+      severities.push_back(w.severity);
+    }
+  }
+  for (const slo::Objective& objective : rule.objectives) {
+    const std::string slo = slo::SloKindName(objective.kind);
+    for (const std::string& severity : severities) {
+      AlertSample sample;
+      sample.labels = base;
+      sample.labels["slo"] = slo;
+      sample.labels["severity"] = severity;
+      sample.truth = Truth::kFalse;
+      bool any_unknown = false;
+      const spec::BurnRateWindow* deciding = nullptr;
+      PairResult decided;
+      std::vector<std::string> pairs;
+      for (const spec::BurnRateWindow& w : rule.burn_windows) {
+        if (w.severity != severity) continue;
+        pairs.push_back(fmt::format("{} over {} and {}", BurnText(w.burn_rate),
+                                    WindowText(w.long_window), WindowText(w.short_window)));
+        PairResult r = EvaluatePair(facts, objective, w);
+        if (r.truth == Truth::kUnknown) any_unknown = true;
+        const bool first_value = deciding == nullptr && r.long_burn.has_value();
+        if ((r.truth == Truth::kTrue && sample.truth != Truth::kTrue) || first_value) {
+          deciding = &w;
+          decided = r;
+        }
+        if (r.truth == Truth::kTrue) sample.truth = Truth::kTrue;
+      }
+      if (sample.truth != Truth::kTrue && any_unknown) sample.truth = Truth::kUnknown;
+      sample.value = decided.long_burn;
+      sample.annotations["summary"] =
+          fmt::format("{}: the {} error budget burns too fast (alert above {})", app, slo,
+                      fmt::join(pairs, ", or "));
+      if (deciding != nullptr) {
+        auto shown = [](const std::optional<double>& v) { return v ? BurnText(*v) : "unknown"; };
+        sample.annotations["description"] =
+            fmt::format("burn rate {} over {} and {} over {} (alert above {}); objective: {}",
+                        shown(decided.long_burn), WindowText(deciding->long_window),
+                        shown(decided.short_burn), WindowText(deciding->short_window),
+                        BurnText(deciding->burn_rate), objective.Describe());
+      } else {
+        sample.annotations["description"] =
+            fmt::format("no traffic to judge by; objective: {}", objective.Describe());
+      }
+      samples.push_back(std::move(sample));
+    }
+  }
+  return samples;
+}
+
+}  // namespace
+
 bool AlertRule::uses_proxy_metrics() const {
+  if (kind == Kind::kErrorBudgetBurn) return true;
   if (kind != Kind::kExpression) return false;
   for (const Comparison& c : expr.Comparisons()) {
     if (c.metric != AlertMetric::kReplicaRestarts) return true;
@@ -108,6 +201,15 @@ std::string AlertRule::Describe() const {
     case Kind::kRolledBack:
       return "a rollback or an aborted rollout (resolves after " + FormatDuration(resolve_after) +
              ")";
+    case Kind::kErrorBudgetBurn: {
+      std::vector<std::string> pairs;
+      for (const spec::BurnRateWindow& w : burn_windows) {
+        pairs.push_back(fmt::format("burn_rate({}) > {} and burn_rate({}) > {} ({})",
+                                    WindowText(w.long_window), w.burn_rate,
+                                    WindowText(w.short_window), w.burn_rate, w.severity));
+      }
+      return fmt::format("{}", fmt::join(pairs, " or "));
+    }
   }
   return "";
 }
@@ -135,6 +237,7 @@ std::vector<AlertSample> AlertRule::Evaluate(const std::string& app, AppAlertFac
     samples.push_back(std::move(sample));
     return samples;
   }
+  if (kind == Kind::kErrorBudgetBurn) return EvaluateBurnRate(*this, app, base, facts);
   // An event alert holds from the event until resolve_after later: one instance per release.
   for (const ReleaseIncident& incident : facts.IncidentsSince(now - resolve_after)) {
     AlertSample sample;
@@ -167,7 +270,7 @@ std::vector<AlertSample> AlertRule::Evaluate(const std::string& app, AppAlertFac
   return samples;
 }
 
-std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config) {
+std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config, const spec::SloSpec& slo) {
   std::vector<AlertRule> rules;
   const spec::BuiltinAlerts& builtin = config.builtin;
   if (builtin.error_rate.enabled) {
@@ -198,6 +301,16 @@ std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config) {
     rule.builtin = true;
     rule.resolve_after = event->resolve_after;
     rule.labels["severity"] = event->severity;
+    rules.push_back(std::move(rule));
+  }
+  if (builtin.error_budget_burn.enabled && !slo.empty()) {
+    AlertRule rule;
+    rule.kind = AlertRule::Kind::kErrorBudgetBurn;
+    rule.name = std::string(kErrorBudgetBurn);
+    rule.builtin = true;
+    rule.for_duration = builtin.error_budget_burn.for_duration;
+    rule.objectives = slo::ObjectivesOf(slo);
+    rule.burn_windows = builtin.error_budget_burn.windows;
     rules.push_back(std::move(rule));
   }
   for (const spec::AlertRuleSpec& spec : config.rules) {

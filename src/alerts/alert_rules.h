@@ -10,6 +10,7 @@
 
 #include "alerts/alert.h"
 #include "alerts/alert_expr.h"
+#include "slo/slo_objective.h"
 #include "spec/app_spec.h"
 
 namespace slipway::alerts {
@@ -33,6 +34,14 @@ class AppAlertFacts : public AlertInputs {
   virtual std::vector<ReleaseIncident> IncidentsSince(WallTime since) = 0;
   // The release whose traffic the proxy metrics are about; nullopt when none serves.
   virtual std::optional<std::int64_t> serving_release() const = 0;
+  // How fast `objective` spent its error budget over the `window` ending now (1 = exactly at
+  // the rate that spends it over the window); nullopt without events to judge by.
+  virtual std::optional<double> BurnRate(const slo::Objective& objective,
+                                         std::chrono::seconds window) {
+    (void)objective;
+    (void)window;
+    return std::nullopt;
+  }
 };
 
 struct AlertSample {
@@ -48,6 +57,8 @@ struct AlertRule {
     kExpression,    // `expr` held for `for_duration`
     kDeployFailed,  // a release failed: fires at once, resolves resolve_after later
     kRolledBack,    // a rollback or an aborted rollout: likewise
+    // Per SLO and severity: the burn rate above a window pair's factor over both its windows.
+    kErrorBudgetBurn,
   };
   Kind kind = Kind::kExpression;
   std::string name;  // alertname
@@ -57,6 +68,9 @@ struct AlertRule {
   Labels labels;       // severity and the rule's own labels
   Labels annotations;  // user rules: as written ({{ $value }} and {{ $labels.X }} expanded)
   bool builtin = false;
+  // kErrorBudgetBurn: the app's objectives and the window pairs (each with its severity).
+  std::vector<slo::Objective> objectives;
+  std::vector<spec::BurnRateWindow> burn_windows;
 
   // Expression rules whose inputs are the proxy's metrics say nothing about an app that is not
   // running; those resolve when it stops.
@@ -68,8 +82,10 @@ struct AlertRule {
 };
 
 // The rules of an app's `alerts` section: built-in ones that are on, then the user's, in order.
-// The spec reader has already checked every expression.
-std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config);
+// ErrorBudgetBurn is among them when `slo` has an objective. The spec reader has already checked
+// every expression.
+std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config,
+                                       const spec::SloSpec& slo = {});
 
 // Expands {{ $value }} and {{ $labels.NAME }} (Prometheus' two common template forms) in an
 // annotation; anything else between braces is left as written.

@@ -11,8 +11,9 @@ constexpr std::string_view kHighLatency = "HighLatency";
 constexpr std::string_view kCrashLooping = "CrashLooping";
 constexpr std::string_view kDeployFailed = "DeployFailed";
 constexpr std::string_view kRolledBack = "RolledBack";
+constexpr std::string_view kErrorBudgetBurn = "ErrorBudgetBurn";
 
 constexpr std::string_view kBuiltinAlertNames[] = {kHighErrorRate, kHighLatency, kCrashLooping,
-                                                   kDeployFailed, kRolledBack};
+                                                   kDeployFailed,  kRolledBack,  kErrorBudgetBurn};
 
 }  // namespace slipway::alerts

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +29,15 @@ class LiveAppFacts : public AppAlertFacts {
   std::optional<double> Value(AlertMetric metric, std::chrono::seconds window) override;
   std::vector<ReleaseIncident> IncidentsSince(WallTime since) override;
   std::optional<std::int64_t> serving_release() const override { return serving_; }
+  // Where BurnRate reads from; without it, burn rates have no data.
+  void SetBurnRate(
+      std::function<std::optional<double>(const slo::Objective&, std::chrono::seconds)> source) {
+    burn_rate_ = std::move(source);
+  }
+  std::optional<double> BurnRate(const slo::Objective& objective,
+                                 std::chrono::seconds window) override {
+    return burn_rate_ ? burn_rate_(objective, window) : std::nullopt;
+  }
 
  private:
   const metrics::WindowCounts& Sum(std::chrono::seconds window);
@@ -38,7 +48,9 @@ class LiveAppFacts : public AppAlertFacts {
   std::shared_ptr<const metrics::ReleaseWindow> window_;
   std::chrono::steady_clock::time_point now_;
   WallTime wall_now_;
-  std::map<std::int64_t, metrics::WindowCounts> sums_;  // by window seconds, for this evaluation
+  std::map<std::int64_t, metrics::WindowCounts> sums_;
+  std::function<std::optional<double>(const slo::Objective&, std::chrono::seconds)>
+      burn_rate_;  // by window seconds, for this evaluation
 };
 
 }  // namespace slipway::alerts

@@ -67,6 +67,36 @@ std::string Millis(const nlohmann::json& v) {
   return v.is_number() ? fmt::format("{:.0f} ms", v.get<double>()) : "-";
 }
 
+std::string Share(const nlohmann::json& v) {
+  return v.is_number() ? fmt::format("{:.3f}%", v.get<double>() * 100) : "no data";
+}
+
+std::string BurnRate(const nlohmann::json& v) {
+  return v.is_number() ? fmt::format("{:.2f}x", v.get<double>()) : "-";
+}
+
+// The SLO block: each objective's value and error budget left over 1h, 1d and 30d.
+void PrintSlo(const nlohmann::json& objectives) {
+  if (!objectives.is_array() || objectives.empty()) return;
+  std::cout << fmt::format("  {:<13} {:>8}  {:>9} {:>9} {:>9}  {:>26}  {:>8}\n", "SLO", "TARGET",
+                           "1h", "1d", "30d", "BUDGET LEFT 1h / 1d / 30d", "BURN 1h");
+  for (const auto& o : objectives) {
+    const auto& w = o.value("windows", nlohmann::json::array());
+    auto at = [&w](std::size_t i, const char* key) {
+      return i < w.size() && w[i].contains(key) ? w[i][key] : nlohmann::json();
+    };
+    auto budget = [&](std::size_t i) {
+      const nlohmann::json v = at(i, "error_budget_remaining");
+      return v.is_number() ? fmt::format("{:.1f}%", v.get<double>() * 100) : std::string("-");
+    };
+    std::cout << fmt::format(
+        "  {:<13} {:>8}  {:>9} {:>9} {:>9}  {:>26}  {:>8}\n", o.value("slo", ""),
+        Share(o["target"]), Share(at(0, "sli")), Share(at(1, "sli")), Share(at(2, "sli")),
+        fmt::format("{} / {} / {}", budget(0), budget(1), budget(2)), BurnRate(o["burn_rate_1h"]));
+    std::cout << "    " << o.value("description", "") << "\n";
+  }
+}
+
 void PrintRollout(const nlohmann::json& r) {
   std::string step;
   if (r.value("steps", 0) > 0) {
@@ -135,12 +165,26 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
     if (!res) return;
     if (res->status != 200) return ctx.FailFrom(*res);
     nlohmann::json apps = name->empty() ? res->body["apps"] : nlohmann::json::array({res->body});
+    nlohmann::json slo = nlohmann::json::array();
+    if (!name->empty()) {
+      auto objectives = ctx.Call(client, "GET", "/v1/apps/" + *name + "/slo");
+      if (!objectives) return;
+      if (objectives->status != 200) return ctx.FailFrom(*objectives);
+      slo = objectives->body.value("objectives", nlohmann::json::array());
+    }
     if (*json) {
-      std::cout << (name->empty() ? apps.dump(2) : res->body.dump(2)) << "\n";
+      if (name->empty()) {
+        std::cout << apps.dump(2) << "\n";
+      } else {
+        nlohmann::json body = res->body;
+        body["slo"] = slo;
+        std::cout << body.dump(2) << "\n";
+      }
       return;
     }
     if (apps.empty()) std::cout << "no apps yet: deploy one with `slipway deploy -f FILE`\n";
     for (const auto& a : apps) PrintApp(a);
+    PrintSlo(slo);
   });
 }
 

@@ -23,12 +23,15 @@
 #include "api/admin_server.h"
 #include "api/alert_routes.h"
 #include "api/metrics_server.h"
+#include "api/slo_routes.h"
 #include "common/log.h"
 #include "daemon/metrics_page.h"
 #include "proxy/proxy_server.h"
 #include "rollout/fleet.h"
 #include "runtime/subreaper.h"
+#include "slo/slo_sampler.h"
 #include "state/release_store.h"
+#include "state/slo_store.h"
 
 namespace slipway::daemon {
 
@@ -97,25 +100,45 @@ int RunDaemon(const DaemonOptions& options) {
   env.log_dir = (dir / "logs").string();
   env.flags_dir = (dir / "flags").string();
   rollout::Fleet fleet(env);
+  state::SloStore slo_store(**store);
+  slo::SloSampler slo_sampler({.io = &io, .store = &slo_store, .read_traffic = [&fleet] {
+                                 std::map<std::string, slo::AppTraffic> out;
+                                 for (const auto& [app, t] : fleet.ReadTraffic()) {
+                                   out[app] = {.requests = t.requests,
+                                               .errors = t.errors,
+                                               .slow = t.slow,
+                                               .serving = t.has_served,
+                                               .down = !t.ready,
+                                               .slo = t.slo};
+                                 }
+                                 return out;
+                               }});
   alerts::HttpWebhookPoster webhook_poster(io);
   alerts::AlertMonitor alert_monitor(
       {.io = &io,
        .store = store->get(),
        .poster = &webhook_poster,
-       .window_of = [&fleet](const std::string& app, std::int64_t release) {
-         return fleet.WindowOf(app, release);
+       .window_of = [&fleet](const std::string& app,
+                             std::int64_t release) { return fleet.WindowOf(app, release); },
+       .burn_rate = [&slo_sampler](const std::string& app, const slo::Objective& objective,
+                                   std::chrono::seconds window) -> std::optional<double> {
+         auto judged = slo_sampler.JudgeWindow(app, objective, window);
+         return judged ? judged->burn_rate : std::nullopt;
        }});
   api::AdminServer admin(
       io, (dir / "slipway.sock").string(),
-      api::WithAlertRoutes(alert_monitor,
-                           api::MakeAdminRoutes(io, fleet, **store, (dir / "logs").string())));
+      api::WithSloRoutes(
+          slo_sampler, **store,
+          api::WithAlertRoutes(alert_monitor,
+                               api::MakeAdminRoutes(io, fleet, **store, (dir / "logs").string()))));
   if (Status st = admin.Start(); !st) {
     std::cerr << "slipway daemon: " << st.error().message << "\n";
     return 1;
   }
   std::optional<api::MetricsServer> metrics;
   if (!options.metrics_listen.empty()) {
-    metrics.emplace(io, options.metrics_listen, [&fleet] { return RenderMetricsPage(fleet); });
+    metrics.emplace(io, options.metrics_listen,
+                    [&fleet, &slo_sampler] { return RenderMetricsPage(fleet, slo_sampler); });
     if (Status st = metrics->Start(); !st) {
       std::cerr << "slipway daemon: " << st.error().message << "\n";
       return 2;  // the operator's address: a usage error, nothing has started yet
@@ -136,7 +159,12 @@ int RunDaemon(const DaemonOptions& options) {
     log::Info("stopping: draining and stopping every replica", {{"signal", sig}});
     admin.Stop();
     alert_monitor.Stop();
-    fleet.StopAll([&io] {
+    slo_sampler.Stop();  // no availability samples while the apps stop
+    fleet.StopAll([&io, &slo_sampler] {
+      // The requests answered while draining.
+      if (Status st = slo_sampler.Flush(); !st) {
+        log::Error("slo: cannot store the last minutes", {{"error", st.error().message}});
+      }
       log::Info("all replicas stopped; daemon exits");
       io.stop();
     });
@@ -159,6 +187,9 @@ int RunDaemon(const DaemonOptions& options) {
                                      {"version", SLIPWAY_VERSION},
                                      {"pid", ::getpid()}});
   fleet.Recover();
+  if (Status st = slo_sampler.Start(); !st) {
+    log::Error("slo: cannot start; no SLO is measured", {{"error", st.error().message}});
+  }
   if (Status st = alert_monitor.Start(); !st) {
     log::Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
   }

@@ -35,12 +35,13 @@ void WriteOwnProcessMetrics(metrics::ExpositionWriter& out) {
 
 }  // namespace
 
-std::string RenderMetricsPage(const rollout::Fleet& fleet) {
+std::string RenderMetricsPage(const rollout::Fleet& fleet, slo::SloSampler& slo) {
   metrics::ExpositionWriter out;
   WriteOwnProcessMetrics(out);
   out.Gauge("slipway_build_info", "Always 1; the daemon's version is the label.",
             {{"version", SLIPWAY_VERSION}}, std::int64_t{1});
   fleet.WriteMetrics(out);
+  slo.WriteMetrics(out);
   return out.Text();
 }
 

@@ -87,7 +87,13 @@ std::uint64_t RequestTotals::total_requests() const {
   return total;
 }
 
-// One writer thread's 59 counters, aligned so two workers never share a cache line.
+std::uint64_t RequestTotals::errors() const {
+  std::uint64_t total = 0;
+  for (std::uint64_t n : requests[kStatusClasses - 1]) total += n;
+  return total;
+}
+
+// One writer thread's 60 counters, aligned so two workers never share a cache line.
 struct alignas(64) RequestCounters::Shard {
   std::array<std::array<std::atomic<std::uint64_t>, kHttpMethods>, kStatusClasses> requests{};
   std::array<std::atomic<std::uint64_t>, kDurationBuckets> duration{};
@@ -95,6 +101,7 @@ struct alignas(64) RequestCounters::Shard {
   std::atomic<std::uint64_t> connect_errors{0};
   std::array<std::atomic<std::uint64_t>, kRetryReasons> retries{};
   std::atomic<std::uint64_t> client_aborts{0};
+  std::atomic<std::uint64_t> slow{0};
 };
 
 RequestCounters::RequestCounters(int shards) {
@@ -112,6 +119,12 @@ void RequestCounters::RecordRequest(int shard, int status, HttpMethod method,
   Add(s.requests[static_cast<std::size_t>(StatusClassIndex(status))][m], 1);
   Add(s.duration[static_cast<std::size_t>(DurationBucketFor(duration))], 1);
   Add(s.duration_sum_us, static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0)));
+  const std::int64_t slow_us = slow_threshold_us_.load(memory_order_relaxed);
+  if (slow_us > 0 && duration.count() > slow_us) Add(s.slow, 1);
+}
+
+void RequestCounters::SetSlowThreshold(std::chrono::microseconds threshold) {
+  slow_threshold_us_.store(std::max<std::int64_t>(threshold.count(), 0), memory_order_relaxed);
 }
 
 void RequestCounters::RecordClientAbort(int shard) {
@@ -147,6 +160,7 @@ RequestTotals RequestCounters::Totals() const {
       t.retries[r] += shard->retries[r].load(memory_order_relaxed);
     }
     t.client_aborts += shard->client_aborts.load(memory_order_relaxed);
+    t.slow += shard->slow.load(memory_order_relaxed);
   }
   return t;
 }

@@ -63,8 +63,11 @@ struct RequestTotals {
   std::uint64_t connect_errors = 0;
   std::array<std::uint64_t, kRetryReasons> retries{};
   std::uint64_t client_aborts = 0;
+  // Requests that took longer than the slow threshold (see SetSlowThreshold), counted exactly.
+  std::uint64_t slow = 0;
 
   std::uint64_t total_requests() const;
+  std::uint64_t errors() const;  // 5xx answers, every method
 };
 
 class RequestCounters {
@@ -82,12 +85,17 @@ class RequestCounters {
   void RecordConnectError(int shard);
   void RecordRetry(int shard, RetryReason reason);
 
+  // From now on, a request whose duration is above `threshold` counts as slow (the latency SLO
+  // of the app); zero (the default) counts none. Any thread.
+  void SetSlowThreshold(std::chrono::microseconds threshold);
+
   RequestTotals Totals() const;  // any thread
   int shards() const { return static_cast<int>(shards_.size()); }
 
  private:
   struct Shard;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<std::int64_t> slow_threshold_us_{0};
 };
 
 }  // namespace slipway::metrics

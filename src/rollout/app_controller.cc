@@ -27,6 +27,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The latency objective's threshold (zero without one: no request is counted slow).
+std::chrono::microseconds LatencyObjectiveThreshold(const spec::AppSpec& spec) {
+  if (!spec.slo.latency) return std::chrono::microseconds(0);
+  return std::chrono::duration_cast<std::chrono::microseconds>(spec.slo.latency->threshold);
+}
+
 // Every proxy field of the spec, as the proxy takes it.
 proxy::ListenerOptions ListenerOptionsFor(const std::string& app, const spec::ProxyConfig& spec,
                                           std::shared_ptr<proxy::BackendPool> pool) {
@@ -124,6 +130,10 @@ const std::shared_ptr<metrics::RequestCounters>& AppController::CountersFor(std:
                           [r](const auto& u) { return u->release() == r; });
     });
     if (oldest == counters_.end()) break;
+    const metrics::RequestTotals retired = oldest->second->Totals();
+    retired_requests_ += retired.total_requests();
+    retired_errors_ += retired.errors();
+    retired_slow_ += retired.slow;
     counters_.erase(oldest);
   }
   return counters_[release];
@@ -259,6 +269,8 @@ std::unique_ptr<ReplicaUnit> AppController::MakeUnit(std::int64_t release, int i
   }
   config.window = WindowFor(release);
   config.counters = CountersFor(release);
+  // A request is slow against the latency objective of the release that answered it.
+  config.counters->SetSlowThreshold(LatencyObjectiveThreshold(spec));
   return std::make_unique<ReplicaUnit>(*env_.io, std::move(config),
                                        static_cast<UnitListener*>(this));
 }
@@ -519,6 +531,7 @@ Status AppController::EnsureListener(const spec::AppSpec& spec) {
   PublishPool();  // adopted replicas that served are in the pool before the listener opens
   proxy::ListenerOptions options = ListenerOptionsFor(app_, spec.proxy, pool_);
   options.local_counters = local_counters_;
+  local_counters_->SetSlowThreshold(LatencyObjectiveThreshold(spec));
   Status listening = env_.proxy->AddListener(options);
   if (listening) listen_ = spec.proxy.listen;
   return listening;
@@ -606,6 +619,25 @@ std::vector<std::string> AppController::ReplicaLogs() const {
     if (!serving_release_ || u->release() == *serving_release_) logs.push_back(u->log_path());
   }
   return logs;
+}
+
+TrafficReading AppController::ReadTraffic() const {
+  TrafficReading reading;
+  reading.requests = retired_requests_;
+  reading.errors = retired_errors_;
+  reading.slow = retired_slow_;
+  auto add = [&reading](const metrics::RequestCounters& counters) {
+    const metrics::RequestTotals t = counters.Totals();
+    reading.requests += t.total_requests();
+    reading.errors += t.errors();
+    reading.slow += t.slow;
+  };
+  for (const auto& [release, counters] : counters_) add(*counters);
+  add(*local_counters_);
+  reading.has_served = serving_release_.has_value();
+  for (const auto& u : units_) reading.ready = reading.ready || (u->ready() && !u->retiring());
+  if (serving_spec_) reading.slo = serving_spec_->slo;
+  return reading;
 }
 
 nlohmann::json AppController::ToJson() const {

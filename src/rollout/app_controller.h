@@ -37,6 +37,19 @@ struct AppEnv {
   std::function<void(const std::string& app)> on_event;
 };
 
+// What the SLO sampler reads of one app, once a second (see slo::SloSampler).
+struct TrafficReading {
+  // Every request the app's listeners answered since the controller was made (each release's
+  // and the listener's own answers; monotonic while the daemon runs), its 5xx answers, and
+  // those slower than the latency objective of the release that answered them.
+  std::uint64_t requests = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t slow = 0;
+  bool has_served = false;           // a release serves (or served) the app
+  bool ready = false;                // at least one ready replica is in the proxy's pool
+  std::optional<spec::SloSpec> slo;  // the serving release's objectives
+};
+
 class AppController : private UnitListener {
  public:
   using Clock = std::chrono::steady_clock;
@@ -83,6 +96,7 @@ class AppController : private UnitListener {
   // Replica log files of the serving release (or of any release when none is serving).
   std::vector<std::string> ReplicaLogs() const;
   nlohmann::json ToJson() const;
+  TrafficReading ReadTraffic() const;
   // The app's series for /metrics: per release (requests, durations, upstream errors), per
   // replica (readiness, restarts, ejections, CPU, memory) and the rollout's position
   // (app_metrics.cc). The deploy history is the Fleet's.
@@ -153,6 +167,10 @@ class AppController : private UnitListener {
   std::map<std::int64_t, std::shared_ptr<metrics::RequestCounters>> counters_;
   // What the app's listeners answer themselves (no backend): release "none" in /metrics.
   std::shared_ptr<metrics::RequestCounters> local_counters_;
+  // The totals of counters dropped past kKeptReleaseCounters, so ReadTraffic stays monotonic.
+  std::uint64_t retired_requests_ = 0;
+  std::uint64_t retired_errors_ = 0;
+  std::uint64_t retired_slow_ = 0;
   // The release receiving a share of the traffic beside the serving one, and its share.
   std::optional<std::int64_t> canary_release_;
   int canary_weight_ = 0;

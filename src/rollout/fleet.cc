@@ -344,6 +344,18 @@ std::shared_ptr<const metrics::ReleaseWindow> Fleet::WindowOf(const std::string&
   return it == apps_.end() ? nullptr : it->second->WindowOf(release);
 }
 
+std::map<std::string, TrafficReading> Fleet::ReadTraffic() const {
+  std::map<std::string, TrafficReading> out;
+  auto apps = env_.store->ListApps();
+  if (!apps) return out;
+  for (const state::AppRecord& app : *apps) {
+    if (app.desired != state::DesiredState::kRunning) continue;
+    auto it = apps_.find(app.name);
+    if (it != apps_.end()) out[app.name] = it->second->ReadTraffic();
+  }
+  return out;
+}
+
 Status Fleet::ReloadCertificates() { return env_.proxy->ReloadCertificates(); }
 
 namespace {

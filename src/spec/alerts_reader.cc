@@ -8,6 +8,7 @@
 #include "alerts/webhook_url.h"
 #include "common/duration.h"
 #include "spec/did_you_mean.h"
+#include "spec/slo_reader.h"
 #include "spec/spec_checks.h"
 
 namespace slipway::spec {
@@ -20,8 +21,9 @@ constexpr std::string_view kAlertsKeys[] = {
     "repeat_interval",     "retry",        "builtin",   "rules"};
 constexpr std::string_view kReceiverKeys[] = {"name", "url", "timeout"};
 constexpr std::string_view kRetryKeys[] = {"initial_backoff", "max_backoff", "give_up_after"};
-constexpr std::string_view kBuiltinKeys[] = {"error_rate", "latency_p95", "crash_looping",
-                                             "deploy_failed", "rollback"};
+constexpr std::string_view kBuiltinKeys[] = {"error_rate",    "latency_p95", "crash_looping",
+                                             "deploy_failed", "rollback",    "error_budget_burn"};
+constexpr std::string_view kBurnRateKeys[] = {"enabled", "windows", "for"};
 constexpr std::string_view kThresholdKeys[] = {"enabled", "threshold", "window", "for", "severity"};
 constexpr std::string_view kCrashLoopingKeys[] = {"enabled", "restarts", "window", "for",
                                                   "severity"};
@@ -246,6 +248,10 @@ class AlertsReader {
         if (auto after = s->Duration("resolve_after", 1s, 168h)) event->resolve_after = *after;
         ReadSeverity(*s, event->severity);
       }
+    }
+    if (auto s = BuiltinEntry(builtin, "error_budget_burn", kBurnRateKeys,
+                              out.error_budget_burn.enabled)) {
+      ReadBurnRateSettings(*s, out.error_budget_burn, diagnostics_);
     }
   }
 

@@ -219,12 +219,35 @@ struct BuiltinEventAlert {
   std::string severity = "warning";
 };
 
+// One window pair of the error-budget burn-rate rule (the SRE workbook's multiwindow,
+// multi-burn-rate alert): true when the burn rate exceeds `burn_rate` over both windows.
+struct BurnRateWindow {
+  std::chrono::seconds long_window{3600};
+  std::chrono::seconds short_window{300};  // < long_window
+  double burn_rate = 14.4;                 // > 0: budget spent this many times faster than even
+  std::string severity = "critical";
+};
+
+// The built-in ErrorBudgetBurn rule: one alert per SLO and severity; on when the app has an SLO.
+struct BuiltinBurnRateAlert {
+  bool enabled = true;
+  // Default: page at 14.4x over 1h and 5m or 6x over 6h and 30m; ticket at 3x over 1d and 2h or
+  // 1x over 3d and 6h.
+  std::vector<BurnRateWindow> windows = {
+      {std::chrono::hours(1), std::chrono::minutes(5), 14.4, "critical"},
+      {std::chrono::hours(6), std::chrono::minutes(30), 6, "critical"},
+      {std::chrono::hours(24), std::chrono::hours(2), 3, "warning"},
+      {std::chrono::hours(72), std::chrono::hours(6), 1, "warning"}};
+  Millis for_duration{0};
+};
+
 struct BuiltinAlerts {
   BuiltinThresholdAlert error_rate{.threshold = 0.05, .severity = "critical"};
   BuiltinThresholdAlert latency_p95{.threshold = 1.0, .severity = "warning"};
   BuiltinCrashLoopingAlert crash_looping;
   BuiltinEventAlert deploy_failed;
   BuiltinEventAlert rollback;
+  BuiltinBurnRateAlert error_budget_burn;
 };
 
 struct AlertRuleSpec {
@@ -257,6 +280,27 @@ struct AlertsConfig {
   std::vector<AlertRuleSpec> rules;
 };
 
+// Service level objectives: the `slo` section (docs/slo.md). Each objective is optional. A
+// target is the share of good events to keep (0 < target < 1); the error budget is 1 - target.
+// Slipway measures every objective over 1h, 1d and 30d.
+struct AvailabilityObjective {
+  double target = 0.999;  // share of good minutes: served throughout, 5xx share not above...
+  double minute_error_rate = 0.05;  // ...this (a share of that minute's requests)
+};
+
+struct LatencyObjective {
+  int percentile = 95;  // the `pNN` written: target = percentile / 100
+  double target = 0.95;
+  Millis threshold{300};  // a request taking longer than this is slow
+};
+
+struct SloSpec {
+  std::optional<AvailabilityObjective> availability;
+  std::optional<LatencyObjective> latency;
+  std::optional<double> error_rate;  // the 5xx share allowed, 0 < x < 1; the target is 1 - x
+  bool empty() const { return !availability && !latency && !error_rate; }
+};
+
 struct AppSpec {
   std::string app;      // [a-z0-9][a-z0-9-]{0,62}
   std::string command;  // absolute after resolution (CLI resolves ./x)
@@ -280,6 +324,7 @@ struct AppSpec {
   std::map<std::string, FlagValue> flags;  // name -> initial value (changeable at run time)
   ProxyConfig proxy;
   AlertsConfig alerts;
+  SloSpec slo;
   std::uint64_t log_max_bytes = 10 << 20;  // per replica log file, one rotated copy kept
 };
 

@@ -19,6 +19,7 @@
 #include "spec/alerts_reader.h"
 #include "spec/delivery_reader.h"
 #include "spec/did_you_mean.h"
+#include "spec/slo_reader.h"
 #include "spec/spec_checks.h"
 #include "spec/yaml_reader.h"
 
@@ -30,7 +31,7 @@ using namespace std::chrono_literals;
 constexpr std::string_view kTopLevelKeys[] = {
     "app",        "command", "args",     "env",       "replicas", "user", "group",
     "allow_root", "workdir", "limits",   "readiness", "liveness", "stop", "strategy",
-    "proxy",      "logs",    "analysis", "flags",     "alerts"};
+    "proxy",      "logs",    "analysis", "flags",     "alerts",   "slo"};
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.
 constexpr std::string_view kProbeKeys[] = {
@@ -173,6 +174,7 @@ class SpecReader {
     if (auto proxy = top.Mapping("proxy", kProxyKeys)) ReadProxy(*proxy, spec.proxy);
     ReadDelivery(top, spec, diagnostics_);  // strategy, analysis, flags; after proxy.listen
     ReadAlerts(top, spec, diagnostics_);
+    ReadSlo(top, spec, diagnostics_);
     if (auto logs = top.Mapping("logs", kLogsKeys)) {
       if (auto max = logs->ByteSize("max_bytes", 4ull << 10, 1ull << 30)) spec.log_max_bytes = *max;
     }

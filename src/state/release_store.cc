@@ -286,6 +286,22 @@ BEGIN
   SELECT RAISE(ABORT, 'alert notifications are a record: they cannot be deleted');
 END;
 )sql",
+    // v4: SLOs (slo_store.cc). Each app's traffic and availability per wall-clock minute, the
+    // counts the 1h, 1d and 30d windows are summed from; the current minute is rewritten as it
+    // fills; rows older than 30 days (and a margin) are pruned.
+    R"sql(
+CREATE TABLE slo_minutes (
+  app TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  requests INTEGER NOT NULL CHECK (requests >= 0),
+  errors INTEGER NOT NULL CHECK (errors >= 0),
+  slow INTEGER NOT NULL CHECK (slow >= 0),
+  sampled_seconds INTEGER NOT NULL CHECK (sampled_seconds BETWEEN 0 AND 60),
+  down_seconds INTEGER NOT NULL CHECK (down_seconds BETWEEN 0 AND sampled_seconds),
+  PRIMARY KEY (app, minute)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX slo_minutes_by_minute ON slo_minutes (minute);
+)sql",
 };
 
 constexpr int kBusyTimeoutMs = 5000;

@@ -248,6 +248,7 @@ class ReleaseStore {
                                          int64_t release = 0, int limit = 1000);
 
  private:
+  friend class SloStore;  // slo_store.cc: the same connection
   explicit ReleaseStore(sqlite3* db);
   sqlite3* db_;
 };

@@ -1,5 +1,5 @@
-// RequestCounters: status classes, methods, duration buckets at their bounds, shards summed,
-// concurrent writers.
+// RequestCounters: status classes, methods, duration buckets at their bounds, slow requests,
+// shards summed, concurrent writers.
 #include "metrics/request_counters.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +36,23 @@ TEST(RequestCounters, CountsByStatusClassAndMethod) {
   for (auto n : t.duration) histogram += n;
   EXPECT_EQ(histogram, 6u);
   EXPECT_EQ(t.duration_sum_us, 6'000u);
+}
+
+TEST(RequestCounters, SlowRequestsAreThoseAboveTheThreshold) {
+  RequestCounters counters(2);
+  counters.RecordRequest(0, 200, HttpMethod::kGet, seconds(5));  // no threshold yet: none slow
+  counters.SetSlowThreshold(milliseconds(300));
+  counters.RecordRequest(0, 200, HttpMethod::kGet, milliseconds(300));  // at the target: fine
+  counters.RecordRequest(1, 200, HttpMethod::kGet, microseconds(300'001));
+  counters.RecordRequest(0, 503, HttpMethod::kPost, seconds(2));
+  counters.RecordRequest(1, 500, HttpMethod::kGet, milliseconds(1));
+  RequestTotals t = counters.Totals();
+  EXPECT_EQ(t.slow, 2u);
+  EXPECT_EQ(t.errors(), 2u);
+  EXPECT_EQ(t.total_requests(), 5u);
+  counters.SetSlowThreshold(microseconds(0));
+  counters.RecordRequest(0, 200, HttpMethod::kGet, seconds(9));
+  EXPECT_EQ(counters.Totals().slow, 2u);
 }
 
 TEST(RequestCounters, StatusOutsideTheClassesCountsInTheNearest) {

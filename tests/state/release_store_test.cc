@@ -182,7 +182,7 @@ TEST_F(ReleaseStoreTest, UsesWalAndTheLatestSchemaVersion) {
     return v;
   };
   EXPECT_EQ(query("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(query("PRAGMA user_version"), "3");
+  EXPECT_EQ(query("PRAGMA user_version"), "4");
   sqlite3_close(db);
 }
 
