@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include <fmt/format.h>
+
+#include "alerts/builtin_names.h"
 #include "alerts/live_app_facts.h"
 #include "alerts/webhook_body.h"
 #include "common/duration.h"
@@ -48,6 +51,14 @@ std::optional<Alert> FromRecord(const state::AlertRecord& r) {
   if (r.fired_at_ms) a.fired_at = FromMillis(*r.fired_at_ms);
   if (r.resolved_at_ms) a.resolved_at = FromMillis(*r.resolved_at_ms);
   return a;
+}
+
+// The value in its unit: a metric's ("21.3%"), or a burn rate ("20.1x").
+std::string ValueText(const Alert& a) {
+  if (!a.value) return "";
+  if (a.metric) return FormatMetricValue(*a.metric, *a.value);
+  if (a.rule == kErrorBudgetBurn) return fmt::format("{:.3g}x", *a.value);
+  return "";
 }
 
 nlohmann::json TimeOrNull(const std::optional<WallTime>& t) {
@@ -283,22 +294,21 @@ nlohmann::json AlertMonitor::ToJson(const std::optional<std::string>& app) const
         if (r.name == a->rule) rule_text = r.Describe();
       }
     }
-    alerts.push_back(
-        {{"app", a->app},
-         {"alertname", a->rule},
-         {"rule", rule_text},
-         {"state", AlertStateName(a->state)},
-         {"since", FormatTime(a->since())},
-         {"active_since", FormatTime(a->active_since)},
-         {"fired_at", TimeOrNull(a->fired_at)},
-         {"resolved_at", TimeOrNull(a->resolved_at)},
-         {"value", a->value ? nlohmann::json(*a->value) : nlohmann::json()},
-         {"value_text", a->value && a->metric ? FormatMetricValue(*a->metric, *a->value) : ""},
-         {"labels", LabelsToJson(a->labels)},
-         {"annotations", LabelsToJson(a->annotations)},
-         {"fingerprint", a->fingerprint},
-         {"group_key", key},
-         {"delivery", delivery}});
+    alerts.push_back({{"app", a->app},
+                      {"alertname", a->rule},
+                      {"rule", rule_text},
+                      {"state", AlertStateName(a->state)},
+                      {"since", FormatTime(a->since())},
+                      {"active_since", FormatTime(a->active_since)},
+                      {"fired_at", TimeOrNull(a->fired_at)},
+                      {"resolved_at", TimeOrNull(a->resolved_at)},
+                      {"value", a->value ? nlohmann::json(*a->value) : nlohmann::json()},
+                      {"value_text", ValueText(*a)},
+                      {"labels", LabelsToJson(a->labels)},
+                      {"annotations", LabelsToJson(a->annotations)},
+                      {"fingerprint", a->fingerprint},
+                      {"group_key", key},
+                      {"delivery", delivery}});
   }
   nlohmann::json recent = nlohmann::json::array();
   if (notifications) {

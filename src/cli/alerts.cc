@@ -65,6 +65,10 @@ void RegisterAlerts(CLI::App& app, Context& ctx) {
         std::string alertname = Text(a, "alertname");
         const auto& labels = a.value("labels", nlohmann::json::object());
         if (labels.contains("release")) alertname += " r" + labels["release"].get<std::string>();
+        if (labels.contains("slo")) {  // ErrorBudgetBurn: one alert per objective and severity
+          alertname += " " + labels["slo"].get<std::string>() + "/" +
+                       labels.value("severity", std::string());
+        }
         std::cout << fmt::format("{:<16} {:<20} {:<9} {:<25} {:>8}  {}\n", Text(a, "app"),
                                  alertname, Text(a, "state"), Text(a, "since"),
                                  Text(a, "value_text"), Delivery(a));

@@ -1,6 +1,9 @@
 #include "spec/slo_reader.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include "common/duration.h"
 #include "spec/spec_checks.h"
@@ -33,6 +36,8 @@ std::optional<double> ReadShare(const Field& field, std::string_view example,
                                            std::string(example) + "), got " + Quoted(text));
     return std::nullopt;
   }
+  // 99.9% is 99.9 * 0.01 = 0.9990000000000001 in binary; keep what was meant: 0.999.
+  *value = std::strtod(fmt::format("{:.12g}", *value).c_str(), nullptr);
   if (*value <= 0 || *value >= 1) {
     diagnostics.Add(
         field.ValueMark(),

@@ -48,7 +48,7 @@ TEST(SloSpecTest, EveryObjective) {
 )")
                           .slo;
   ASSERT_TRUE(slo.availability && slo.latency && slo.error_rate);
-  EXPECT_DOUBLE_EQ(slo.availability->target, 0.999);
+  EXPECT_EQ(slo.availability->target, 0.999);  // exactly what was written, not 99.9 * 0.01
   EXPECT_DOUBLE_EQ(slo.availability->minute_error_rate, 0.05);
   EXPECT_EQ(slo.latency->percentile, 95);
   EXPECT_DOUBLE_EQ(slo.latency->target, 0.95);
