@@ -107,7 +107,7 @@ int RunDaemon(const DaemonOptions& options) {
                                    out[app] = {.requests = t.requests,
                                                .errors = t.errors,
                                                .slow = t.slow,
-                                               .serving = t.has_served,
+                                               .serving = t.running && t.has_served,
                                                .down = !t.ready,
                                                .slo = t.slo};
                                  }

@@ -45,6 +45,7 @@ struct TrafficReading {
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;
   std::uint64_t slow = 0;
+  bool running = false;              // its desired state is running (the Fleet sets it)
   bool has_served = false;           // a release serves (or served) the app
   bool ready = false;                // at least one ready replica is in the proxy's pool
   std::optional<spec::SloSpec> slo;  // the serving release's objectives

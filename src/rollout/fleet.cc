@@ -349,9 +349,10 @@ std::map<std::string, TrafficReading> Fleet::ReadTraffic() const {
   auto apps = env_.store->ListApps();
   if (!apps) return out;
   for (const state::AppRecord& app : *apps) {
-    if (app.desired != state::DesiredState::kRunning) continue;
     auto it = apps_.find(app.name);
-    if (it != apps_.end()) out[app.name] = it->second->ReadTraffic();
+    if (it == apps_.end()) continue;
+    TrafficReading& reading = out[app.name] = it->second->ReadTraffic();
+    reading.running = app.desired == state::DesiredState::kRunning;
   }
   return out;
 }

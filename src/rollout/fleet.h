@@ -90,7 +90,7 @@ class Fleet {
   std::shared_ptr<const metrics::ReleaseWindow> WindowOf(const std::string& app,
                                                          std::int64_t release) const;
   bool Known(const std::string& app) const;
-  // Each app the daemon runs (desired state running) that has a controller, by name.
+  // Each app that has a controller (stopped ones too: their last requests), by name.
   std::map<std::string, TrafficReading> ReadTraffic() const;
 
  private:
