@@ -23,6 +23,9 @@ constexpr std::string_view kNotes[] = {
     "rate() and increase() extrapolate to the window's edges: counts need not be whole numbers, "
     "and the first increase of a series (a new release's first requests) shows after its second "
     "sample.",
+    "Latency quantiles: Slipway's window has 25%-wide buckets; /metrics has 11 buckets "
+    "(5ms to 10s), within which histogram_quantile interpolates linearly, and above 10s it "
+    "answers 10s.",
     "replica_restarts reads the restart counters of the replicas that exist now; Slipway counts "
     "the stored exits of every replica, removed ones included.",
     "DeployFailed and RolledBack are one alert per app here, firing while the counter rose "
