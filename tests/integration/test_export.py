@@ -18,7 +18,7 @@ import unittest
 import urllib.request
 
 import harness
-from harness import Daemon, LoadGen, Workspace, free_port, wait_until
+from harness import Daemon, LoadGen, Workspace, free_port, stop_daemon, wait_until
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -67,12 +67,7 @@ class ExportTestCase(unittest.TestCase):
 
     def tearDown(self):
         if self.daemon:
-            try:
-                self.daemon.stop()
-            except AssertionError:
-                pass
-            if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
-                print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+            stop_daemon(self, self.daemon)
         self.ws.cleanup()
 
     def cli(self, *args):
