@@ -330,6 +330,7 @@ std::vector<PrometheusRule> BurnRateRulesPromQL(const spec::AppSpec& /*spec*/) {
 
 PrometheusRuleGroup ExportRuleGroup(const spec::AppSpec& spec) {
   PrometheusRuleGroup group;
+  group.app = spec.app;
   group.name = "slipway-" + spec.app;
   group.rules = AlertRulesPromQL(spec.app, spec.alerts);
   for (PrometheusRule& rule : BurnRateRulesPromQL(spec)) group.rules.push_back(std::move(rule));
@@ -345,7 +346,7 @@ std::string RuleFileYaml(const PrometheusRuleGroup& group, const std::string& or
       "# `slipway export prometheus-rules`. They read Slipway's /metrics (slipway daemon\n"
       "# --metrics-listen); load them with rule_files and check them with\n"
       "# `promtool check rules`. Where they differ from Slipway's own evaluation:\n",
-      group.name.substr(std::string_view("slipway-").size()), origin);
+      group.app, origin);
   for (std::string_view note : SemanticNotes()) {
     // Wrapped at 96 columns, as a comment.
     std::string line = "# -";

@@ -39,6 +39,7 @@ struct PrometheusRule {
 };
 
 struct PrometheusRuleGroup {
+  std::string app;
   std::string name;  // "slipway-APP"
   std::vector<PrometheusRule> rules;
 };
