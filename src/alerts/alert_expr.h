@@ -16,10 +16,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace slipway::alerts {
@@ -99,6 +101,14 @@ class AlertExpr {
   std::string ToString() const;
   // Every comparison, left to right.
   std::vector<Comparison> Comparisons() const;
+  // Folds the tree bottom-up, for translators (the PromQL export): `compare` maps each
+  // comparison, `join` combines the results of an `and` (is_and) or `or` node's two sides.
+  // Requires ok().
+  template <typename T>
+  T Fold(const std::function<T(const Comparison&)>& compare,
+         const std::function<T(bool is_and, T left, T right)>& join) const {
+    return FoldNode<T>(root_, compare, join);
+  }
 
  private:
   friend class ExprParser;
@@ -111,6 +121,15 @@ class AlertExpr {
   ExprResult EvaluateNode(int index, AlertInputs& inputs) const;
   std::string NodeText(int index, Node::Kind parent) const;
   void CollectComparisons(int index, std::vector<Comparison>& out) const;
+  template <typename T>
+  T FoldNode(int index, const std::function<T(const Comparison&)>& compare,
+             const std::function<T(bool, T, T)>& join) const {
+    const Node& node = nodes_[static_cast<std::size_t>(index)];
+    if (node.kind == Node::Kind::kCompare) return compare(node.comparison);
+    T left = FoldNode<T>(node.left, compare, join);
+    T right = FoldNode<T>(node.right, compare, join);
+    return join(node.kind == Node::Kind::kAnd, std::move(left), std::move(right));
+  }
 
   std::vector<Node> nodes_;
   int root_ = -1;

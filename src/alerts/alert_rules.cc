@@ -66,31 +66,41 @@ std::string TrimSpaces(std::string_view text) {
 
 }  // namespace
 
-std::string ExpandTemplate(const std::string& text, const Labels& labels,
-                           const std::optional<double>& value,
-                           const std::optional<AlertMetric>& metric) {
-  std::string out;
+void ScanTemplate(
+    std::string_view text, const std::function<void(std::string_view)>& literal,
+    const std::function<void(const std::string& inner, std::string_view whole)>& action) {
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t open = text.find("{{", i);
     const std::size_t close = open == std::string::npos ? open : text.find("}}", open + 2);
     if (open == std::string::npos || close == std::string::npos) {
-      out += text.substr(i);
-      break;
+      literal(text.substr(i));
+      return;
     }
-    out += text.substr(i, open - i);
-    const std::string inner = TrimSpaces(std::string_view(text).substr(open + 2, close - open - 2));
-    if (inner == "$value") {
-      out += value ? (metric ? FormatMetricValue(*metric, *value) : fmt::format("{}", *value))
-                   : "unknown";
-    } else if (inner.starts_with("$labels.")) {
-      auto it = labels.find(inner.substr(8));
-      if (it != labels.end()) out += it->second;
-    } else {
-      out += text.substr(open, close + 2 - open);
-    }
+    literal(text.substr(i, open - i));
+    action(TrimSpaces(text.substr(open + 2, close - open - 2)),
+           text.substr(open, close + 2 - open));
     i = close + 2;
   }
+}
+
+std::string ExpandTemplate(const std::string& text, const Labels& labels,
+                           const std::optional<double>& value,
+                           const std::optional<AlertMetric>& metric) {
+  std::string out;
+  ScanTemplate(
+      text, [&out](std::string_view literal) { out += literal; },
+      [&](const std::string& inner, std::string_view whole) {
+        if (inner == "$value") {
+          out += value ? (metric ? FormatMetricValue(*metric, *value) : fmt::format("{}", *value))
+                       : "unknown";
+        } else if (inner.starts_with("$labels.")) {
+          auto it = labels.find(inner.substr(8));
+          if (it != labels.end()) out += it->second;
+        } else {
+          out += whole;
+        }
+      });
   return out;
 }
 

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alerts/alert.h"
@@ -86,6 +88,13 @@ struct AlertRule {
 // every expression.
 std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config,
                                        const spec::SloSpec& slo = {});
+
+// Splits an annotation into its literal runs (`literal`) and its `{{ ... }}` actions (`action`,
+// with the inside trimmed of spaces and the action as written), left to right. A `{{` without
+// a closing `}}` is literal.
+void ScanTemplate(
+    std::string_view text, const std::function<void(std::string_view)>& literal,
+    const std::function<void(const std::string& inner, std::string_view whole)>& action);
 
 // Expands {{ $value }} and {{ $labels.NAME }} (Prometheus' two common template forms) in an
 // annotation; anything else between braces is left as written.

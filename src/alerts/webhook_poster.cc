@@ -11,16 +11,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "alerts/webhook_url.h"
 #include "common/duration.h"
+#include "common/http_head_exchange.h"
 
 namespace slipway::alerts {
 namespace {
@@ -31,13 +27,11 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-
 PostResult Failure(const error_code& ec, const char* step, std::chrono::milliseconds timeout) {
-  if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
-    return {PostResult::Outcome::kRetry, "timeout after " + FormatDuration(timeout)};
-  }
-  return {PostResult::Outcome::kRetry, std::string(step) + ": " + ec.message()};
+  // The resolver is cancelled by a timer at the deadline: that is a timeout too.
+  const error_code shown =
+      ec == asio::error::operation_aborted ? error_code(beast::error::timeout) : ec;
+  return {PostResult::Outcome::kRetry, DescribeStepFailure(shown, step, timeout)};
 }
 
 PostResult FromStatus(unsigned status) {
@@ -76,16 +70,9 @@ asio::awaitable<PostResult> RunPost(WebhookUrl url, std::string body,
   request.set(http::field::connection, "close");
   request.body() = std::move(body);
   request.prepare_payload();
-  auto [write_ec, written] = co_await http::async_write(stream, request, kUseTuple);
-  if (write_ec) co_return Failure(write_ec, "send", timeout);
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::empty_body> parser;
-  auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-  if (read_ec) co_return Failure(read_ec, "read", timeout);
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return FromStatus(parser.get().result_int());
+  const HeadAnswer answer = co_await ExchangeHead(&stream, std::move(request), "send");
+  if (answer.ec) co_return Failure(answer.ec, answer.step, timeout);
+  co_return FromStatus(answer.status);
 }
 
 }  // namespace

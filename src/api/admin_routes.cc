@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "api/report_route.h"
+#include "api/spec_route.h"
 
 namespace slipway::api {
 
@@ -157,6 +158,7 @@ Handler MakeAdminRoutes(boost::asio::io_context& io, rollout::Fleet& fleet,
       return respond({200, status.empty() ? nlohmann::json::object() : status[0]});
     }
     if (get && p.size() == 4 && p[3] == "releases") return respond(releases_of(app));
+    if (get && p.size() == 4 && p[3] == "spec") return respond(AppSpecResponse(store, app));
     if (get && p.size() == 5 && p[3] == "releases") {
       auto n = ToInt(p[4]);
       if (!n) return respond(Fail(400, "release must be a number"));

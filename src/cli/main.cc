@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   RegisterRolloutControl(app, ctx);
   RegisterFlag(app, ctx);
   RegisterAlerts(app, ctx);
+  RegisterExport(app, ctx);
   RegisterStop(app, ctx);
   RegisterReloadTls(app, ctx);
   RegisterLogs(app, ctx);

@@ -10,14 +10,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "common/duration.h"
+#include "common/http_head_exchange.h"
 #include "health/probe_loop.h"
 
 namespace slipway::health {
@@ -29,12 +26,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-
 // "connect: Connection refused", or "timeout after 1s" when the probe's budget ran out.
 ProbeResult Failure(const error_code& ec, const char* step, spec::Millis timeout) {
-  if (ec == beast::error::timeout) return {false, "timeout after " + FormatDuration(timeout)};
-  return {false, std::string(step) + ": " + ec.message()};
+  return {false, DescribeStepFailure(ec, step, timeout)};
 }
 
 asio::awaitable<ProbeResult> RunProbe(spec::Probe probe, std::uint16_t port) {
@@ -50,16 +44,9 @@ asio::awaitable<ProbeResult> RunProbe(spec::Probe probe, std::uint16_t port) {
   request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   request.set(http::field::user_agent, "slipway-probe");
   request.set(http::field::connection, "close");
-  auto [write_ec, written] = co_await http::async_write(stream, request, kUseTuple);
-  if (write_ec) co_return Failure(write_ec, "write", probe.timeout);
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::empty_body> parser;
-  auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-  if (read_ec) co_return Failure(read_ec, "read", probe.timeout);
-  unsigned status = parser.get().result_int();
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  const HeadAnswer answer = co_await ExchangeHead(&stream, std::move(request), "write");
+  if (answer.ec) co_return Failure(answer.ec, answer.step, probe.timeout);
+  const unsigned status = answer.status;
   co_return ProbeResult{status >= 200 && status < 400, "HTTP " + std::to_string(status)};
 }
 

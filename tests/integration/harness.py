@@ -282,6 +282,17 @@ def proc_status(pid):
     return out
 
 
+def stop_daemon(test, daemon):
+    """Stops `daemon` (SIGTERM) at the end of `test`; prints its log's tail when the test failed
+    (or SHOW_DAEMON_LOG is set)."""
+    try:
+        daemon.stop()
+    except AssertionError:
+        pass
+    if not getattr(test._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
+        print("---- daemon log (tail) ----\n" + daemon.log()[-8000:])
+
+
 class DaemonTestCase(unittest.TestCase):
     """Per test: a fresh workspace, a running daemon and a free port for the app's proxy. The
     daemon is stopped (SIGTERM) afterwards; its log is printed when the test failed."""
@@ -292,10 +303,5 @@ class DaemonTestCase(unittest.TestCase):
         self.port = free_port()
 
     def tearDown(self):
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+        stop_daemon(self, self.daemon)
         self.ws.cleanup()

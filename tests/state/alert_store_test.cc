@@ -9,37 +9,16 @@
 #include <gtest/gtest.h>
 
 #include "state/release_store.h"
+#include "temp_store_fixture.h"
 
 namespace slipway::state {
 namespace {
 
 namespace fs = std::filesystem;
 
-class AlertStoreTest : public ::testing::Test {
+class AlertStoreTest : public TempStoreTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "slipway-alert-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "state.db").string();
-    auto opened = ReleaseStore::Open(path_);
-    ASSERT_TRUE(opened.ok());
-    store_ = std::move(opened).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  std::string RawSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string message = rc == SQLITE_OK ? "" : (err ? err : "error");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return message;
-  }
+  AlertStoreTest() : TempStoreTest("slipway-alert-store-", OpenAt::kSetUp) {}
   static NewAlertNotification Notification(const std::string& receiver, const std::string& status) {
     NewAlertNotification n;
     n.group_key = "{}:{alertname=\"HighErrorRate\", app=\"hello\"}";
@@ -67,10 +46,6 @@ class AlertStoreTest : public ::testing::Test {
     r.created_by = "alice";
     return r;
   }
-
-  fs::path dir_;
-  std::string path_;
-  std::unique_ptr<ReleaseStore> store_;
 };
 
 TEST_F(AlertStoreTest, AlertsAndGroupsRoundTrip) {

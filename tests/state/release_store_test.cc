@@ -1,4 +1,5 @@
 #include "state/release_store.h"
+#include "temp_store_fixture.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -17,25 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // A fresh directory per test, removed afterwards: every test uses a real SQLite file.
-class ReleaseStoreTest : public ::testing::Test {
+class ReleaseStoreTest : public TempStoreTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "slipway-state-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "state.db").string();
-    store_ = OpenStore();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-
-  std::unique_ptr<ReleaseStore> OpenStore() {
-    auto store = ReleaseStore::Open(path_);
-    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
-    return store.ok() ? std::move(store).value() : nullptr;
-  }
+  ReleaseStoreTest() : TempStoreTest("slipway-state-", OpenAt::kSetUp) {}
 
   Release Create(const std::string& app, std::optional<int64_t> rollback_of = std::nullopt) {
     NewRelease nr{.app = app,
@@ -48,23 +33,6 @@ class ReleaseStoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.ok() ? *r : Release{};
   }
-
-  // Runs raw SQL on a second connection, as an operator with the sqlite3 shell would;
-  // returns sqlite's error message, or "" when the statement succeeded.
-  std::string RawSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string message = rc == SQLITE_OK ? "" : (err ? err : "error");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return message;
-  }
-
-  fs::path dir_;
-  std::string path_;
-  std::unique_ptr<ReleaseStore> store_;
 };
 
 TEST_F(ReleaseStoreTest, NumbersReleasesPerAppAndCreatesTheApp) {

@@ -7,32 +7,16 @@
 #include <gtest/gtest.h>
 
 #include "state/release_store.h"
+#include "temp_store_fixture.h"
 
 namespace slipway::state {
 namespace {
 
 namespace fs = std::filesystem;
 
-class RolloutStoreTest : public ::testing::Test {
+class RolloutStoreTest : public TempStoreTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "slipway-rollout-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "state.db").string();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  ReleaseStore& Store() {
-    if (!store_) {
-      auto opened = ReleaseStore::Open(path_);
-      EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.error().message);
-      if (opened.ok()) store_ = std::move(opened).value();
-    }
-    return *store_;
-  }
+  RolloutStoreTest() : TempStoreTest("slipway-rollout-", OpenAt::kFirstUse) {}
   int64_t Create(const std::string& app) {
     NewRelease release;
     release.app = app;
@@ -44,17 +28,6 @@ class RolloutStoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok());
     return r.ok() ? r->number : 0;
   }
-  std::string RawSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string message = rc == SQLITE_OK ? "" : (err ? err : "error");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return message;
-  }
-
   static RolloutRecord Canary() {
     RolloutRecord r;
     r.app = "web";
@@ -63,10 +36,6 @@ class RolloutStoreTest : public ::testing::Test {
     r.phase = "steps";
     return r;
   }
-
-  fs::path dir_;
-  std::string path_;
-  std::unique_ptr<ReleaseStore> store_;
 };
 
 TEST_F(RolloutStoreTest, RolloutProgressIsSavedAndListedWhileItsReleaseDeploys) {
