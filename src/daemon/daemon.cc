@@ -32,6 +32,8 @@
 
 namespace slipway::daemon {
 
+constexpr log::Logger kLog{"daemon"};
+
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
@@ -79,6 +81,8 @@ int RunDaemon(const DaemonOptions& options) {
     std::cerr << "slipway daemon: " << lock.error().message << "\n";
     return 1;
   }
+  // From here on (the state dir is ours) also into a file that `slipway logs` reads.
+  log::Init(level, (dir / "logs" / "slipway.log").string());
   ::signal(SIGPIPE, SIG_IGN);
   runtime::BecomeSubreaper();
 
@@ -128,16 +132,16 @@ int RunDaemon(const DaemonOptions& options) {
                                                                       int sig) {
     if (err) return;
     if (stopping) {
-      log::Warn("second signal: exiting now", {{"signal", sig}});
+      kLog.Warn("second signal: exiting now", {{"signal", sig}});
       io.stop();  // remaining replicas are SIGKILLed as their owners are destroyed
       return;
     }
     stopping = true;
-    log::Info("stopping: draining and stopping every replica", {{"signal", sig}});
+    kLog.Info("stopping: draining and stopping every replica", {{"signal", sig}});
     admin.Stop();
     alert_monitor.Stop();
     fleet.StopAll([&io] {
-      log::Info("all replicas stopped; daemon exits");
+      kLog.Info("all replicas stopped; daemon exits");
       io.stop();
     });
     signals.async_wait(on_signal);
@@ -153,14 +157,14 @@ int RunDaemon(const DaemonOptions& options) {
   };
   reload_signal.async_wait(on_reload);
 
-  log::Info("slipway daemon ready", {{"state_dir", dir.string()},
+  kLog.Info("slipway daemon ready", {{"state_dir", dir.string()},
                                      {"socket", (dir / "slipway.sock").string()},
                                      {"metrics", metrics ? metrics->bound_address() : ""},
                                      {"version", SLIPWAY_VERSION},
                                      {"pid", ::getpid()}});
   fleet.Recover();
   if (Status st = alert_monitor.Start(); !st) {
-    log::Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
+    kLog.Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
   }
   io.run();
   return 0;

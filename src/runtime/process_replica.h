@@ -1,5 +1,6 @@
 // ProcessReplica: one supervised replica process. Starts it (own process group, dropped
-// privileges, PR_SET_NO_NEW_PRIVS, rlimits, cgroup limits, output straight into its log file),
+// privileges, PR_SET_NO_NEW_PRIVS, rlimits, cgroup limits, output through a log relay process
+// of its own into its log file: runtime/log_relay.h),
 // restarts it with capped exponential back-off when it exits on its own, and stops it gracefully
 // (stop signal to the group, SIGKILL after the grace period). A replica does not die with the
 // daemon: a restarted daemon takes it over with Adopt() and supervises it as if it had spawned
@@ -66,11 +67,11 @@ class ProcessReplica {
   Status Start();
   // Instead of Start(): takes over a running replica that an earlier daemon spawned with this
   // spec (same name and log). Checks that `identity` still describes a live process
-  // (VerifyIdentity), watches it through a pidfd (it is not our child), re-attaches the cgroups
-  // named after spec().name and resumes the cap of its log file. From then on it is supervised
-  // as if spawned: OnReplicaStarted(pid) follows; its exit is reported and restarted through
-  // the back-off with a normal spawn; Stop(), Restart() and the destructor act on its process
-  // group. An error means nothing was taken over and the process was not signalled.
+  // (VerifyIdentity), watches it through a pidfd (it is not our child) and re-attaches the
+  // cgroups named after spec().name; its output keeps going through the relay it already has. From
+  // then on it is supervised as if spawned: OnReplicaStarted(pid) follows; its exit is reported and
+  // restarted through the back-off with a normal spawn; Stop(), Restart() and the destructor act on
+  // its process group. An error means nothing was taken over and the process was not signalled.
   Status Adopt(const ProcessIdentity& identity);
   // Kills the process group (stop signal, then SIGKILL after the grace period) and starts it
   // again through the back-off. Used when liveness fails.

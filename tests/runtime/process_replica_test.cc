@@ -18,6 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ReadFile;
+using testing::ReadLogText;
 using testing::RunUntil;
 using testing::TempDir;
 
@@ -54,7 +55,7 @@ class ProcessReplicaTest : public ::testing::Test {
   }
   // The pids a script printed with `echo $!`, one a line, after a "ready" line.
   std::vector<pid_t> PidsLogged(const std::string& log) {
-    std::istringstream in(ReadFile(log));
+    std::istringstream in(ReadLogText(log));
     std::vector<pid_t> pids;
     std::string line;
     while (std::getline(in, line)) {
@@ -83,8 +84,8 @@ TEST_F(ProcessReplicaTest, StartsAsNobodyAndCapturesOutput) {
   ASSERT_TRUE(RunUntil(io_, [&] { return rec_.started.size() == 1; }));
   EXPECT_EQ(rec_.started[0], r.pid());
   EXPECT_EQ(r.state(), ReplicaState::kRunning);
-  EXPECT_TRUE(RunUntil(io_, [&] { return ReadFile(log) == "port=18080\n65534\n"; }))
-      << ReadFile(log);
+  EXPECT_TRUE(RunUntil(io_, [&] { return ReadLogText(log) == "port=18080\n65534\n"; }))
+      << ReadLogText(log);
   EXPECT_EQ(getpgid(r.pid()), r.pid());
   EXPECT_TRUE(Stopped(r));
   ASSERT_EQ(rec_.exits.size(), 1u);
@@ -202,7 +203,7 @@ TEST_F(ProcessReplicaTest, StopKillsAProcessIgnoringTermAfterGrace) {
   std::string log = s.log_path;
   ProcessReplica r(io_, s, &rec_);
   ASSERT_TRUE(r.Start());
-  ASSERT_TRUE(RunUntil(io_, [&] { return ReadFile(log) == "ready\n"; }));
+  ASSERT_TRUE(RunUntil(io_, [&] { return ReadLogText(log) == "ready\n"; }));
   pid_t pid = r.pid();
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(Stopped(r));
@@ -276,7 +277,7 @@ TEST_F(ProcessReplicaTest, FailedRespawnBacksOffUntilTheBinaryIsBack) {
   EXPECT_TRUE(rec_.exits[1].will_restart);
   std::ofstream(bin) << "#!/bin/sh\necho back\nexec sleep 30\n";
   chmod(bin.c_str(), 0755);
-  ASSERT_TRUE(RunUntil(io_, [&] { return ReadFile(log).find("back\n") != std::string::npos; }));
+  ASSERT_TRUE(RunUntil(io_, [&] { return ReadLogText(log).find("back\n") != std::string::npos; }));
   EXPECT_EQ(r.state(), ReplicaState::kRunning);
 }
 
@@ -302,7 +303,7 @@ TEST_F(ProcessReplicaTest, MemoryLimitOomKills) {
   ASSERT_TRUE(RunUntil(
       io_, [&] { return !rec_.exits.empty(); }, 30s));
   EXPECT_EQ(rec_.exits[0].description, "killed by SIGKILL (out of memory)");
-  EXPECT_EQ(ReadFile(log).find("survived"), std::string::npos);
+  EXPECT_EQ(ReadLogText(log).find("survived"), std::string::npos);
   EXPECT_TRUE(Stopped(r));
   EXPECT_NE(access(("/sys/fs/cgroup/memory/slipway/" + name).c_str(), F_OK), 0);
 }
