@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/subreaper.h"
 #include "test_support.h"
@@ -317,6 +321,70 @@ TEST_F(ProcessReplicaTest, ProcessJoinsItsCgroups) {
   std::string cg = ReadFile("/proc/" + std::to_string(r.pid()) + "/cgroup");
   EXPECT_NE(cg.find("memory:/slipway/" + s.name + "\n"), std::string::npos) << cg;
   EXPECT_NE(cg.find("pids:/slipway/" + s.name + "\n"), std::string::npos) << cg;
+  EXPECT_TRUE(Stopped(r));
+}
+
+// The log relay of the replica that writes `log_path`: the process whose command line names it.
+pid_t RelayOf(const std::string& log_path) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (!std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::string cmdline = ReadFile("/proc/" + pid + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(" log-relay ") != std::string::npos &&
+        cmdline.find(" " + log_path + " ") != std::string::npos) {
+      return std::stoi(pid);
+    }
+  }
+  return 0;
+}
+
+TEST_F(ProcessReplicaTest, OutputGoesThroughALogRelayThatIsNotPartOfTheReplica) {
+  LaunchSpec s = Sh("echo out; echo err >&2; exec sleep 30");
+  s.limits.processes = 8;
+  s.log_labels = {"hello", 3, 1};
+  ProcessReplica r(io_, s, &rec_);
+  ASSERT_TRUE(r.Start());
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    return ReadLogText(s.log_path) == "out\nerr\n" || ReadLogText(s.log_path) == "err\nout\n";
+  })) << ReadFile(s.log_path);
+  std::istringstream in(ReadFile(s.log_path));
+  std::set<std::string> streams;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["app"], "hello");
+    EXPECT_EQ(j["release"], 3);
+    EXPECT_EQ(j["replica"], 1);
+    streams.insert(j["stream"].get<std::string>());
+  }
+  EXPECT_EQ(streams, (std::set<std::string>{"stdout", "stderr"}));
+  pid_t relay = RelayOf(s.log_path);
+  ASSERT_GT(relay, 0);
+  // Not in the replica's group, session or cgroups; its pid is not the replica's.
+  EXPECT_NE(relay, r.pid());
+  EXPECT_NE(getpgid(relay), r.pid());
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(relay) + "/cgroup").find("/slipway/" + s.name),
+            std::string::npos);
+  EXPECT_TRUE(Stopped(r));
+  // The relay ends with its replica's output and is reaped (no zombie left).
+  EXPECT_TRUE(RunUntil(io_, [&] { return !testing::ProcessExists(relay); }));
+}
+
+TEST_F(ProcessReplicaTest, AKilledLogRelayRestartsItsReplicaWithANewOne) {
+  LaunchSpec s = Sh("echo up; exec sleep 30");
+  ProcessReplica r(io_, s, &rec_, BackoffPolicy{10ms, 1s, 30s});
+  ASSERT_TRUE(r.Start());
+  ASSERT_TRUE(RunUntil(io_, [&] { return ReadLogText(s.log_path) == "up\n"; }));
+  pid_t relay = RelayOf(s.log_path);
+  ASSERT_GT(relay, 0);
+  ASSERT_EQ(kill(relay, SIGKILL), 0);
+  // The replica's output would go nowhere: it is restarted, and a new relay takes its output.
+  ASSERT_TRUE(RunUntil(io_, [&] { return rec_.started.size() == 2; }));
+  ASSERT_EQ(rec_.exits.size(), 1u);
+  EXPECT_EQ(rec_.exits[0].description,
+            "killed by SIGTERM (restart: its log relay killed by SIGKILL)");
+  EXPECT_TRUE(RunUntil(io_, [&] { return ReadLogText(s.log_path) == "up\nup\n"; }));
+  EXPECT_NE(RelayOf(s.log_path), relay);
   EXPECT_TRUE(Stopped(r));
 }
 
