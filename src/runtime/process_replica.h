@@ -1,11 +1,12 @@
 // ProcessReplica: one supervised replica process. Starts it (own process group, dropped
 // privileges, PR_SET_NO_NEW_PRIVS, rlimits, cgroup limits, output through a log relay process
-// of its own into its log file: runtime/log_relay.h),
-// restarts it with capped exponential back-off when it exits on its own, and stops it gracefully
-// (stop signal to the group, SIGKILL after the grace period). A replica does not die with the
-// daemon: a restarted daemon takes it over with Adopt() and supervises it as if it had spawned
-// it. Lives on one io_context thread; every method and callback runs there. Destroying a running
-// replica SIGKILLs its process group (a graceful daemon stop calls Stop() first).
+// of its own into its log file: runtime/log_relay.h), restarts it with capped exponential
+// back-off when it exits on its own (or when its relay dies under it, which would leave its
+// output nowhere to go), and stops it gracefully (stop signal to the group, SIGKILL after the
+// grace period). A replica and its relay do not die with the daemon: a restarted daemon takes
+// the replica over with Adopt() and supervises it as if it had spawned it. Lives on one io_context
+// thread; every method and callback runs there. Destroying a running replica SIGKILLs its process
+// group (a graceful daemon stop calls Stop() first).
 #pragma once
 
 #include <functional>
