@@ -21,8 +21,8 @@ def parse_time(text):
         tzinfo=datetime.timezone.utc)
 
 
-def relay_pids(log_name):
-    """Live log relays writing <log_name> (found by their command line)."""
+def relay_pids(log_path):
+    """Live log relays writing `log_path` (found by their command line)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -32,7 +32,7 @@ def relay_pids(log_name):
                 args = f.read().split(b"\0")
         except OSError:
             continue
-        if b"log-relay" in args and any(a.endswith(log_name.encode()) for a in args):
+        if b"log-relay" in args and log_path.encode() in args:
             found.append(int(entry))
     return found
 
@@ -169,7 +169,8 @@ class LogsTest(DaemonTestCase):
         before = "it-before-" + uuid.uuid4().hex
         self.request(before)
         self.lines_for(before)
-        relays = relay_pids("/hello-r1-0.log")
+        log_path = os.path.join(self.ws.state_dir, "logs", "hello", "hello-r1-0.log")
+        relays = relay_pids(log_path)
         self.assertEqual(len(relays), 1, relays)
         self.daemon.proc.send_signal(signal.SIGKILL)
         self.daemon.proc.wait(timeout=30)
@@ -179,7 +180,7 @@ class LogsTest(DaemonTestCase):
         wait_until(lambda: self.daemon.status("hello")["ready_replicas"] == 1, 30,
                    "the adopted replica to serve")
         self.assertEqual(self.daemon.status("hello")["replicas"][0]["pid"], pid, "adopted")
-        self.assertEqual(relay_pids("/hello-r1-0.log"), relays, "the same relay survived")
+        self.assertEqual(relay_pids(log_path), relays, "the same relay survived")
         after = "it-after-" + uuid.uuid4().hex
         self.request(after)
         app_line = next(l for l in self.lines_for(after) if "stream" in l)
