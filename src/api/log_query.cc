@@ -51,6 +51,17 @@ bool NamesReplica(const LogLine& line, const LogFilter& f) {
   return false;
 }
 
+// The time of a line that starts the way Slipway writes them ({"time":"2026-05-01T12:00:00.123Z"),
+// as text; "" for any other line.
+std::string_view LeadingTime(std::string_view text) {
+  constexpr std::string_view kPrefix = "{\"time\":\"";
+  constexpr std::size_t kLength = 24;  // 2026-05-01T12:00:00.123Z
+  if (!text.starts_with(kPrefix) || text.size() < kPrefix.size() + kLength + 1) return {};
+  std::string_view time = text.substr(kPrefix.size(), kLength);
+  if (time[kLength - 1] != 'Z' || text[kPrefix.size() + kLength] != '"') return {};
+  return time;
+}
+
 }  // namespace
 
 const char* LogSourceName(LogSource source) {
@@ -108,11 +119,17 @@ void ReadLogFile(const std::string& path, LogSource source, const LogFilter& fil
   // Cheap tests on the text first: most lines of a busy access log are another app's or
   // another request's, and are never parsed.
   const std::string app_key = "\"app\":\"" + filter.app + "\"";
+  // Times in Slipway's own form sort as text: most lines outside the window are not parsed.
+  const std::string since = filter.since_ms ? report::FormatTimestampMs(*filter.since_ms) : "";
+  const std::string until = filter.until_ms ? report::FormatTimestampMs(*filter.until_ms) : "";
   std::string_view rest = data;
   while (!rest.empty()) {
     std::size_t nl = rest.find('\n');
     std::string_view text = rest.substr(0, nl);
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (std::string_view t = LeadingTime(text); !t.empty()) {
+      if ((!since.empty() && t < since) || (!until.empty() && t > until)) continue;
+    }
     if (source != LogSource::kReplica && text.find(app_key) == std::string_view::npos) continue;
     if (!filter.request_id.empty() && text.find(filter.request_id) == std::string_view::npos) {
       continue;

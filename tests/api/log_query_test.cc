@@ -143,5 +143,28 @@ TEST(LogQueryTest, ReadLogFileSkipsOtherAppsAndUnparsableLines) {
   std::remove(path.c_str());
 }
 
+TEST(LogQueryTest, ReadLogFileKeepsExactlyTheLinesOfTheWindow) {
+  std::string path = ::testing::TempDir() + "/log_query_test_replica.log";
+  {
+    std::ofstream out(path);
+    for (const char* t :
+         {"2026-05-01T12:00:00.999Z", "2026-05-01T12:00:01.000Z", "2026-05-01T12:00:01.500Z",
+          "2026-05-01T12:00:02.000Z", "2026-05-01T12:00:02.001Z"}) {
+      out << Replica(t, 3, 0, t).text << "\n";
+    }
+    // Not in Slipway's own form (an offset): judged by parsing; 12:00:01.200Z.
+    out << Replica("2026-05-01T14:00:01.2+02:00", 3, 0, "offset").text << "\n";
+  }
+  LogFilter f = For("hello");
+  f.since_ms = Replica("2026-05-01T12:00:01.000Z", 3, 0, "").time_ms;
+  f.until_ms = Replica("2026-05-01T12:00:02.000Z", 3, 0, "").time_ms;
+  std::vector<LogLine> lines;
+  ReadLogFile(path, LogSource::kReplica, f, lines);
+  std::vector<std::int64_t> got;
+  for (const auto& l : lines) got.push_back(l.time_ms - *f.since_ms);
+  EXPECT_EQ(got, (std::vector<std::int64_t>{0, 500, 1000, 200}));
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace slipway::api
