@@ -276,6 +276,7 @@ class Server {
         }
         res = co_await Handle(req, crash);
         res->keep_alive(req.keep_alive());
+        LogRequest(req, res->result_int());
       }
       // Checked after Handle: a request that was in flight when the stop began gets
       // Connection: close, so its client does not reuse a connection about to go away.
@@ -455,6 +456,20 @@ class Server {
     conn->ws_closing = true;
     conn->ws->async_close(websocket::close_code::going_away,
                           [keep = conn](boost::system::error_code) {});
+  }
+
+  // One line per request that came through Slipway's proxy (it has an X-Request-ID; the
+  // daemon's health probes do not), so `slipway logs --request-id` finds the app's side of it.
+  void LogRequest(const http::request<http::string_body>& req, unsigned status) {
+    auto id = req.find("X-Request-ID");
+    if (id == req.end()) return;
+    std::string_view target = req.target();
+    target = target.substr(0, target.find('?'));  // the query may carry secrets
+    std::printf("hello %s %.*s %.*s %u request_id=%.*s\n", config_.version.c_str(),
+                static_cast<int>(req.method_string().size()), req.method_string().data(),
+                static_cast<int>(target.size()), target.data(), status,
+                static_cast<int>(id->value().size()), id->value().data());
+    std::fflush(stdout);
   }
 
   template <typename Response>

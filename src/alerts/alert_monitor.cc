@@ -14,6 +14,8 @@
 
 namespace slipway::alerts {
 
+constexpr log::Logger kLog{"alerts"};
+
 namespace {
 
 using std::chrono::milliseconds;
@@ -110,7 +112,7 @@ Status AlertMonitor::Start() {
   }
   if (Status st = outbox_.Load(); !st) return st;
   running_ = true;
-  log::Info("alerts: monitoring",
+  kLog.Info("alerts: monitoring",
             {{"alerts", alerts->size()}, {"pending_notifications", outbox_.pending()}});
   ScheduleTick(milliseconds(0));
   return Ok();
@@ -158,7 +160,7 @@ AlertMonitor::AppRules* AlertMonitor::RulesFor(const state::AppRecord& app) {
   if (!stored || !stored->has_value()) return &rules;
   auto parsed = spec::ParseAppSpec((*stored)->spec_yaml, (*stored)->spec_file, (*stored)->base_dir);
   if (!parsed.spec) {
-    log::Error("alerts: the release's spec no longer parses; its rules are off",
+    kLog.Error("alerts: the release's spec no longer parses; its rules are off",
                {{"app", app.name}, {"release", *release}});
     return &rules;
   }
@@ -170,7 +172,7 @@ AlertMonitor::AppRules* AlertMonitor::RulesFor(const state::AppRecord& app) {
 void AlertMonitor::EvaluateApps(bool all) {
   auto apps = env_.store->ListApps();
   if (!apps) {
-    log::Error("alerts: cannot list apps", {{"error", apps.error().message}});
+    kLog.Error("alerts: cannot list apps", {{"error", apps.error().message}});
     return;
   }
   const WallTime now = env_.wall_now();
@@ -239,12 +241,12 @@ void AlertMonitor::Notify(const std::string& app, const spec::AlertsConfig& conf
     auto queued = env_.store->QueueAlertNotifications(group, plan.next.sent.empty(), rows);
     if (!queued) {
       // Nothing changed: the same plan comes back at the next evaluation.
-      log::Error("alerts: cannot queue a notification",
+      kLog.Error("alerts: cannot queue a notification",
                  {{"app", app}, {"group", n.group_key}, {"error", queued.error().message}});
       continue;
     }
     groups_.Commit(plan.next);
-    log::Info("alert notification queued", {{"app", app},
+    kLog.Info("alert notification queued", {{"app", app},
                                             {"group", n.group_key},
                                             {"status", n.firing() ? "firing" : "resolved"},
                                             {"alerts", n.alerts.size()},
@@ -259,11 +261,11 @@ void AlertMonitor::Persist(const std::vector<AlertTracker::Change>& changes) {
     Status st = change.removed ? env_.store->DeleteAlert(a.app, a.fingerprint)
                                : env_.store->SaveAlert(ToRecord(a));
     if (!st) {
-      log::Error("alerts: cannot store an alert",
+      kLog.Error("alerts: cannot store an alert",
                  {{"app", a.app}, {"alert", a.rule}, {"error", st.error().message}});
     }
     if (!change.removed && a.state != AlertState::kPending) {
-      log::Info(std::string("alert ") + AlertStateName(a.state),
+      kLog.Info(std::string("alert ") + AlertStateName(a.state),
                 {{"app", a.app}, {"alert", a.rule}, {"fingerprint", a.fingerprint}});
     }
   }

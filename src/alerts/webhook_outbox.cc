@@ -10,6 +10,8 @@
 
 namespace slipway::alerts {
 
+constexpr log::Logger kLog{"alerts"};
+
 using std::chrono::milliseconds;
 
 milliseconds RetryDelay(milliseconds initial, milliseconds max, int failed_attempts) {
@@ -129,7 +131,7 @@ void WebhookOutbox::Store(Entry& entry, const std::string& status) {
   if (Status st =
           store_.RecordAlertAttempt(r.id, status, r.attempts, r.next_attempt_ms, r.last_error);
       !st) {
-    log::Error("cannot record a notification attempt",
+    kLog.Error("cannot record a notification attempt",
                {{"notification", r.id}, {"error", st.error().message}});
   }
   if (on_attempt) on_attempt(r);
@@ -148,12 +150,12 @@ void WebhookOutbox::Finish(std::int64_t id, const PostResult& result) {
   if (result.outcome == PostResult::Outcome::kDelivered) {
     r.last_error.clear();
     Store(entry, "delivered");
-    log::Info("alert notification delivered", fields);
+    kLog.Info("alert notification delivered", fields);
     pending_.erase(it);
   } else if (result.outcome == PostResult::Outcome::kRejected) {
     r.last_error = "refused: " + result.detail;
     Store(entry, "dead_letter");
-    log::Error("alert notification refused by its receiver; kept as a dead letter", fields);
+    kLog.Error("alert notification refused by its receiver; kept as a dead letter", fields);
     pending_.erase(it);
   } else {
     r.last_error = result.detail;
@@ -167,11 +169,11 @@ void WebhookOutbox::Finish(std::int64_t id, const PostResult& result) {
     } else if (r.next_attempt_ms > r.give_up_at_ms) {
       r.last_error += "; gave up after " + std::to_string(r.attempts) + " attempts";
       Store(entry, "dead_letter");
-      log::Error("alert notification not delivered; kept as a dead letter", fields);
+      kLog.Error("alert notification not delivered; kept as a dead letter", fields);
       pending_.erase(it);
     } else {
       Store(entry, "pending");
-      log::Warn("alert notification failed; retrying", {{"app", r.app},
+      kLog.Warn("alert notification failed; retrying", {{"app", r.app},
                                                         {"receiver", r.receiver},
                                                         {"notification", r.id},
                                                         {"attempts", r.attempts},

@@ -11,8 +11,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "api/log_query.h"
 #include "api/report_route.h"
 #include "api/spec_route.h"
+#include "report/timestamp.h"
 
 namespace slipway::api {
 
@@ -89,6 +91,109 @@ ApiResponse ReadLog(const fs::path& file, std::uint64_t offset, std::uint64_t ma
            {"data", data},
            {"next_offset", offset + n},
            {"size", size}}};
+}
+
+// `GET /v1/apps/APP/logs/lines`: the lines of the app's replica logs (and, when asked, of the
+// access log and Slipway's own log) that pass the query's filter, merged by time; the newest
+// `limit` of them. docs/logs.md.
+ApiResponse LogLines(const std::map<std::string, std::string>& query, const std::string& log_dir,
+                     const std::string& app, const std::vector<std::string>& serving_logs) {
+  auto param = [&](const char* key) {
+    auto it = query.find(key);
+    return it == query.end() ? std::string() : it->second;
+  };
+  LogFilter f;
+  f.app = app;
+  f.request_id = param("request_id");
+  for (const char* key : {"since", "until"}) {
+    std::string v = param(key);
+    if (v.empty()) continue;
+    auto ms = report::ParseTimestampMs(v);
+    if (!ms) return Fail(400, fmt::format("{} must be an RFC 3339 time, got \"{}\"", key, v));
+    (std::string_view(key) == "since" ? f.since_ms : f.until_ms) = *ms;
+  }
+  if (std::string v = param("release"); !v.empty()) {
+    f.release = ToInt(v);
+    if (!f.release) return Fail(400, "release must be a number");
+  }
+  if (std::string v = param("replica"); !v.empty()) {
+    auto n = ToInt(v);
+    if (!n || *n > 100000) return Fail(400, "replica must be a number");
+    f.replica = static_cast<int>(*n);
+  }
+  auto limit = ToInt(param("limit").empty() ? "5000" : param("limit"));
+  if (!limit || *limit < 1 || *limit > 100000) {
+    return Fail(400, "limit must be a number from 1 to 100000");
+  }
+  bool want[3] = {true, false, false};
+  if (std::string v = param("sources"); !v.empty()) {
+    want[0] = false;
+    for (std::string_view rest = v; !rest.empty();) {
+      const std::string s(rest.substr(0, rest.find(',')));
+      rest.remove_prefix(std::min(rest.size(), s.size() + 1));
+      if (s == "replica") {
+        want[0] = true;
+      } else if (s == "access") {
+        want[1] = true;
+      } else if (s == "slipway") {
+        want[2] = true;
+      } else {
+        return Fail(400, "sources are replica, access and slipway; got \"" + s + "\"");
+      }
+    }
+  }
+
+  // Replica logs: of one release when asked; of the serving release for a plain listing; of every
+  // release when looking for a request or a time (it may have been served by any).
+  std::vector<std::string> names;
+  const bool plain = f.request_id.empty() && !f.since_ms && !f.until_ms && !f.release;
+  if (plain) {
+    for (const auto& path : serving_logs) names.push_back(fs::path(path).stem().string());
+  }
+  if (names.empty()) {
+    for (const auto& file : LogFiles(log_dir, app)) {
+      const std::string name = file.stem().string();
+      if (!f.release || name.starts_with(fmt::format("{}-r{}-", app, *f.release))) {
+        names.push_back(name);
+      }
+    }
+  }
+  if (f.replica) {
+    std::erase_if(names, [&](const std::string& n) {
+      return !n.ends_with("-" + std::to_string(*f.replica));
+    });
+    if (names.empty() && want[0]) {
+      return Fail(404, fmt::format("{} has no replica {}{}", app, *f.replica,
+                                   f.release ? fmt::format(" in release {}", *f.release) : ""));
+    }
+  }
+  std::vector<std::vector<LogLine>> sources;
+  auto read = [&](const std::string& base, LogSource source) {
+    std::vector<LogLine> lines;
+    // The rotated copy first; spdlog names Slipway's own "slipway.1.log".
+    std::string rotated = base + ".1";
+    if (source == LogSource::kSlipway) rotated = base.substr(0, base.size() - 4) + ".1.log";
+    ReadLogFile(rotated, source, f, lines);
+    ReadLogFile(base, source, f, lines);
+    if (lines.size() > static_cast<std::size_t>(*limit)) {
+      lines.erase(lines.begin(), lines.end() - *limit);
+    }
+    sources.push_back(std::move(lines));
+  };
+  if (want[0]) {
+    for (const auto& name : names)
+      read((fs::path(log_dir) / app / (name + ".log")).string(), LogSource::kReplica);
+  }
+  if (want[1]) read((fs::path(log_dir) / "access.log").string(), LogSource::kAccess);
+  if (want[2]) read((fs::path(log_dir) / "slipway.log").string(), LogSource::kSlipway);
+  std::vector<LogLine> merged = MergeByTime(std::move(sources));
+  const bool truncated = merged.size() > static_cast<std::size_t>(*limit);
+  if (truncated) merged.erase(merged.begin(), merged.end() - *limit);
+  nlohmann::json lines = nlohmann::json::array();
+  for (const LogLine& l : merged) {
+    lines.push_back({{"source", LogSourceName(l.source)}, {"text", l.text}});
+  }
+  return {200, {{"lines", std::move(lines)}, {"truncated", truncated}}};
 }
 
 }  // namespace
@@ -276,6 +381,9 @@ Handler MakeAdminRoutes(boost::asio::io_context& io, rollout::Fleet& fleet,
       });
       if (refusal) respond(FromRefusal(*refusal));
       return;
+    }
+    if (get && p.size() == 5 && p[3] == "logs" && p[4] == "lines") {
+      return respond(LogLines(req.query, log_dir, app, fleet.ReplicaLogs(app)));
     }
     if (get && p.size() == 4 && p[3] == "logs") {
       auto files = LogFiles(log_dir, app);

@@ -25,6 +25,8 @@
 
 namespace slipway::api {
 
+constexpr log::Logger kLog{"api"};
+
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using local = asio::local::stream_protocol;
@@ -117,7 +119,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
       });
     } catch (const std::exception& e) {
       // A bug in a route must not take the connection (or the daemon) down unanswered.
-      log::Error("admin API request failed",
+      kLog.Error("admin API request failed",
                  {{"method", request.method}, {"path", request.path}, {"error", e.what()}});
       if (!result->has_value()) *result = ApiResponse{500, {{"error", e.what()}}};
     }

@@ -18,6 +18,8 @@
 
 namespace slipway::api {
 
+constexpr log::Logger kLog{"api"};
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -136,7 +138,7 @@ Status MetricsServer::Start() {
   const tcp::endpoint local = acceptor.local_endpoint(ec);
   impl_->bound = proxy::FormatHostPort(local.address().to_string(), local.port());
   asio::co_spawn(impl_->io, impl_->Accept(), asio::detached);
-  log::Info("metrics endpoint listening", {{"listen", impl_->bound}, {"path", "/metrics"}});
+  kLog.Info("metrics endpoint listening", {{"listen", impl_->bound}, {"path", "/metrics"}});
   return Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_context.h"
+#include "runtime/log_relay.h"
 
 namespace slipway::cli {
 
@@ -35,6 +36,11 @@ void Context::FailFrom(const api::ApiResponse& response) {
 
 int main(int argc, char** argv) {
   using namespace slipway::cli;
+  // Hidden: the per-replica log relay the daemon starts (runtime/log_relay.h). Dispatched before
+  // CLI11 so that it costs the relay nothing but its own loop.
+  if (argc >= 2 && std::string_view(argv[1]) == "log-relay") {
+    return slipway::runtime::LogRelayMain(argc - 2, argv + 2);
+  }
   Context ctx;
   const char* env_dir = std::getenv("SLIPWAY_STATE_DIR");
   ctx.state_dir = env_dir && *env_dir ? env_dir : "/var/lib/slipway";

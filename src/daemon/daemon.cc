@@ -35,6 +35,8 @@
 
 namespace slipway::daemon {
 
+constexpr log::Logger kLog{"daemon"};
+
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
@@ -82,6 +84,8 @@ int RunDaemon(const DaemonOptions& options) {
     std::cerr << "slipway daemon: " << lock.error().message << "\n";
     return 1;
   }
+  // From here on (the state dir is ours) also into a file that `slipway logs` reads.
+  log::Init(level, (dir / "logs" / "slipway.log").string());
   ::signal(SIGPIPE, SIG_IGN);
   runtime::BecomeSubreaper();
 
@@ -151,21 +155,21 @@ int RunDaemon(const DaemonOptions& options) {
                                                                       int sig) {
     if (err) return;
     if (stopping) {
-      log::Warn("second signal: exiting now", {{"signal", sig}});
+      kLog.Warn("second signal: exiting now", {{"signal", sig}});
       io.stop();  // remaining replicas are SIGKILLed as their owners are destroyed
       return;
     }
     stopping = true;
-    log::Info("stopping: draining and stopping every replica", {{"signal", sig}});
+    kLog.Info("stopping: draining and stopping every replica", {{"signal", sig}});
     admin.Stop();
     alert_monitor.Stop();
     slo_sampler.Stop();  // no availability samples while the apps stop
     fleet.StopAll([&io, &slo_sampler] {
       // The requests answered while draining.
       if (Status st = slo_sampler.Flush(); !st) {
-        log::Error("slo: cannot store the last minutes", {{"error", st.error().message}});
+        kLog.Error("slo: cannot store the last minutes", {{"error", st.error().message}});
       }
-      log::Info("all replicas stopped; daemon exits");
+      kLog.Info("all replicas stopped; daemon exits");
       io.stop();
     });
     signals.async_wait(on_signal);
@@ -181,17 +185,17 @@ int RunDaemon(const DaemonOptions& options) {
   };
   reload_signal.async_wait(on_reload);
 
-  log::Info("slipway daemon ready", {{"state_dir", dir.string()},
+  kLog.Info("slipway daemon ready", {{"state_dir", dir.string()},
                                      {"socket", (dir / "slipway.sock").string()},
                                      {"metrics", metrics ? metrics->bound_address() : ""},
                                      {"version", SLIPWAY_VERSION},
                                      {"pid", ::getpid()}});
   fleet.Recover();
   if (Status st = slo_sampler.Start(); !st) {
-    log::Error("slo: cannot start; no SLO is measured", {{"error", st.error().message}});
+    kLog.Error("slo: cannot start; no SLO is measured", {{"error", st.error().message}});
   }
   if (Status st = alert_monitor.Start(); !st) {
-    log::Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
+    kLog.Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
   }
   io.run();
   return 0;

@@ -14,9 +14,13 @@
 
 #include <fmt/format.h>
 
+#include "common/json_string.h"
 #include "common/log.h"
+#include "common/log_time.h"
 
 namespace slipway::proxy {
+
+constexpr log::Logger kLog{"proxy"};
 
 AccessLog::AccessLog(std::string path, std::uint64_t max_bytes, std::size_t queue_limit)
     : path_(std::move(path)),
@@ -109,85 +113,13 @@ std::string_view AccessLog::PathWithoutQuery(std::string_view target) {
 
 namespace {
 
-// "2024-05-01T12:00:00.123Z" (UTC, milliseconds). The writer thread formats the date part once
-// per second, not per line.
-void AppendRfc3339Millis(std::string& out, std::chrono::system_clock::time_point time) {
-  thread_local std::time_t cached_second = -1;
-  thread_local char cached[20];  // "2024-05-01T12:00:00"
-  const auto ms = std::chrono::floor<std::chrono::milliseconds>(time);
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(ms);
-  const std::time_t t = std::chrono::system_clock::to_time_t(seconds);
-  if (t != cached_second) {
-    std::tm utc{};
-    ::gmtime_r(&t, &utc);
-    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &utc);
-    cached_second = t;
-  }
-  const int millis = static_cast<int>((ms - seconds).count());
-  out.append(cached, 19);
-  out += '.';
-  out += static_cast<char>('0' + millis / 100);
-  out += static_cast<char>('0' + millis / 10 % 10);
-  out += static_cast<char>('0' + millis % 10);
-  out += 'Z';
-}
-
-// The length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one.
-std::size_t Utf8SequenceLength(std::string_view s) {
-  const auto c = static_cast<unsigned char>(s[0]);
-  std::size_t n;
-  char32_t min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  char32_t cp = c & (0x7F >> n);
-  for (std::size_t i = 1; i < n; ++i) {
-    const auto cc = static_cast<unsigned char>(s[i]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-// A JSON string (RFC 8259), or null for "". Bytes that are not UTF-8 (a path may hold any)
-// become U+FFFD rather than losing the line.
-void AppendJsonString(std::string& out, std::string_view s) {
+// A JSON string, or null for "" (see AppendJsonString).
+void AppendJsonStringOrNull(std::string& out, std::string_view s) {
   if (s.empty()) {
     out += "null";
     return;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  while (!s.empty()) {
-    const auto c = static_cast<unsigned char>(s[0]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (std::size_t n = Utf8SequenceLength(s); n > 0) {
-      out.append(s.data(), n);
-      s.remove_prefix(n);
-      continue;
-    } else {
-      out += "\xEF\xBF\xBD";  // U+FFFD
-    }
-    s.remove_prefix(1);
-  }
-  out += '"';
+  AppendJsonString(out, s);
 }
 
 }  // namespace
@@ -195,20 +127,20 @@ void AppendJsonString(std::string& out, std::string_view s) {
 // Formatted by hand: the writer thread shares two cores with the proxy, and a generic JSON
 // object per line cost a quarter of the proxy's throughput with the log on (bench/proxy).
 void AccessLog::AppendLine(std::string& out, const AccessRecord& r) {
-  out += "{\"ts\":\"";
-  AppendRfc3339Millis(out, r.time);
+  out += "{\"time\":\"";
+  AppendLogTime(out, r.time);
   out += "\",\"request_id\":";
-  AppendJsonString(out, r.request_id);
+  AppendJsonStringOrNull(out, r.request_id);
   out += ",\"app\":";
-  AppendJsonString(out, r.app);
+  AppendJsonStringOrNull(out, r.app);
   out += ",\"method\":";
-  AppendJsonString(out, r.method);
+  AppendJsonStringOrNull(out, r.method);
   out += ",\"path\":";
-  AppendJsonString(out, r.path);
+  AppendJsonStringOrNull(out, r.path);
   fmt::format_to(std::back_inserter(out), ",\"status\":{},\"bytes_sent\":{},\"duration_ms\":{}",
                  r.status, r.bytes_sent, std::round(r.duration_ms * 1000) / 1000);
   out += ",\"upstream\":";
-  AppendJsonString(out, r.upstream);
+  AppendJsonStringOrNull(out, r.upstream);
   out += ",\"release\":";
   if (r.release > 0) {
     fmt::format_to(std::back_inserter(out), "{}", r.release);
@@ -216,7 +148,7 @@ void AccessLog::AppendLine(std::string& out, const AccessRecord& r) {
     out += "null";
   }
   out += ",\"client\":";
-  AppendJsonString(out, r.client);
+  AppendJsonStringOrNull(out, r.client);
   out += "}\n";
 }
 
@@ -271,7 +203,7 @@ bool AccessLog::OpenFile() {
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) {
     if (!reported_error_) {
-      log::Error("access log: cannot open", {{"path", path_}, {"error", std::strerror(errno)}});
+      kLog.Error("access log: cannot open", {{"path", path_}, {"error", std::strerror(errno)}});
       reported_error_ = true;
     }
     return false;
@@ -292,7 +224,7 @@ void AccessLog::WriteBatch(const std::string& lines, std::size_t count) {
     ::close(fd_);
     fd_ = -1;
     if (::rename(path_.c_str(), (path_ + ".1").c_str()) != 0) {
-      log::Warn("access log: cannot rotate", {{"path", path_}, {"error", std::strerror(errno)}});
+      kLog.Warn("access log: cannot rotate", {{"path", path_}, {"error", std::strerror(errno)}});
     }
     if (!OpenFile()) return drop();
   }
@@ -302,7 +234,7 @@ void AccessLog::WriteBatch(const std::string& lines, std::size_t count) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (!reported_error_) {
-        log::Error("access log: write failed", {{"path", path_}, {"error", std::strerror(errno)}});
+        kLog.Error("access log: write failed", {{"path", path_}, {"error", std::strerror(errno)}});
         reported_error_ = true;
       }
       drop();  // approximately: part of the batch may have been written

@@ -9,7 +9,7 @@
 // rotated by size: `<path>` is renamed to `<path>.1` (replacing the previous one) before a batch
 // would take it past the maximum.
 //
-// A line: {"ts":"2024-05-01T12:00:00.123Z","request_id":"...","app":"hello","method":"GET",
+// A line: {"time":"2024-05-01T12:00:00.123Z","request_id":"...","app":"hello","method":"GET",
 // "path":"/users","status":200,"bytes_sent":5,"duration_ms":0.42,"upstream":"hello-r3-0",
 // "release":3,"client":"127.0.0.1"}. The query string is never logged (it may carry secrets).
 // Internal to the proxy module.

@@ -6,6 +6,8 @@
 #include "common/log.h"
 
 namespace slipway::proxy {
+
+constexpr log::Logger kLog{"proxy"};
 namespace {
 
 using Clock = Balancer::Clock;
@@ -155,7 +157,7 @@ void Balancer::RecordFailure(const BackendList& snapshot, Backend& backend, std:
                               std::memory_order_relaxed);
   backend.consecutive_failures.store(0, std::memory_order_relaxed);
   backend.ejections.fetch_add(1, std::memory_order_relaxed);
-  log::Warn("backend ejected", {{"app", app_},
+  kLog.Warn("backend ejected", {{"app", app_},
                                 {"backend", backend.id},
                                 {"release", backend.release},
                                 {"consecutive_failures", failures},

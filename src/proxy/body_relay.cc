@@ -17,6 +17,8 @@
 
 namespace slipway::proxy {
 
+constexpr log::Logger kLog{"proxy"};
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -44,7 +46,7 @@ asio::awaitable<ClientSession::Next> ClientSession::RelayResponse() {
       if (piece.error) {
         // The upstream broke off mid-body. The client sees a short body or a missing last
         // chunk, never a complete-looking wrong answer.
-        log::Warn("upstream response cut short", {{"app", listener_->app},
+        kLog.Warn("upstream response cut short", {{"app", listener_->app},
                                                   {"backend", upstream_ ? upstream_->id : ""},
                                                   {"request_id", request_id_},
                                                   {"error", piece.error.message()}});

@@ -23,6 +23,8 @@
 
 namespace slipway::proxy {
 
+constexpr log::Logger kLog{"proxy"};
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -139,7 +141,7 @@ void ClientSession::Start(std::shared_ptr<ListenerState> listener, tcp::socket s
                    try {
                      std::rethrow_exception(error);
                    } catch (const std::exception& e) {
-                     log::Error("proxy connection failed", {{"app", app}, {"error", e.what()}});
+                     kLog.Error("proxy connection failed", {{"app", app}, {"error", e.what()}});
                    }
                  });
   // A listener being removed right now may have missed this connection: check once more.

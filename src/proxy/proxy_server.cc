@@ -38,6 +38,8 @@
 
 namespace slipway::proxy {
 
+constexpr log::Logger kLog{"proxy"};
+
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
@@ -112,7 +114,7 @@ struct ProxyServer::Impl {
       auto [ec, socket] = co_await acceptor->async_accept(worker.io, kUseTuple);
       if (!acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
       if (ec) {  // out of descriptors, or the like: back off instead of spinning
-        log::Warn("proxy accept failed", {{"app", state->app}, {"error", ec.message()}});
+        kLog.Warn("proxy accept failed", {{"app", state->app}, {"error", ec.message()}});
         asio::steady_timer backoff(co_await asio::this_coro::executor, kAcceptErrorBackoff);
         co_await backoff.async_wait(kUseTuple);
         continue;
@@ -185,7 +187,7 @@ struct ProxyServer::Impl {
     auto it = listeners.find(key);
     if (it == listeners.end()) return;
     Stop(it->second);
-    log::Info("proxy listener removed",
+    kLog.Info("proxy listener removed",
               {{"app", it->second.state->app}, {"address", it->second.bound}});
     listeners.erase(it);
   }
@@ -229,7 +231,7 @@ struct ProxyServer::Impl {
 
   void StartAccepting(const Listener& listener) {
     asio::co_spawn(accept_io(), AcceptLoop(listener.acceptor, listener.state), asio::detached);
-    log::Info("proxy listening", {{"app", listener.state->app}, {"address", listener.bound}});
+    kLog.Info("proxy listening", {{"app", listener.state->app}, {"address", listener.bound}});
   }
 };
 
@@ -257,7 +259,7 @@ ProxyServer::ProxyServer(int threads) : impl_(std::make_unique<Impl>()) {
           w->io.run();
           break;
         } catch (const std::exception& e) {
-          log::Error("proxy I/O thread caught an exception", {{"error", e.what()}});
+          kLog.Error("proxy I/O thread caught an exception", {{"error", e.what()}});
         }
       }
       UpstreamPool::SetCurrent(nullptr);
@@ -329,14 +331,14 @@ Status ProxyServer::ReloadCertificates() {
     std::shared_ptr<TlsServerContext> tls = listener.state->tls.load();
     if (!tls) continue;
     if (Status st = tls->Reload(); !st) {
-      log::Error("tls certificate reload failed; the old one keeps serving",
+      kLog.Error("tls certificate reload failed; the old one keeps serving",
                  {{"app", listener.state->app}, {"error", st.error().message}});
       if (!errors.empty()) errors += "; ";
       errors += listener.state->app + ": " + st.error().message;
       continue;
     }
     TlsCertificateInfo info = tls->Certificate();
-    log::Info("tls certificate reloaded", {{"app", listener.state->app},
+    kLog.Info("tls certificate reloaded", {{"app", listener.state->app},
                                            {"subject", info.subject},
                                            {"serial", info.serial},
                                            {"not_after", info.not_after_text}});

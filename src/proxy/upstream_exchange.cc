@@ -47,6 +47,8 @@
 
 namespace slipway::proxy {
 
+constexpr log::Logger kLog{"proxy"};
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -105,7 +107,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
                       timed_out ? UpstreamOutcome::kTimeout : UpstreamOutcome::kConnectError, now);
         RecordInWindow(*lease.backend(), timed_out ? 504 : 502, now);
         CountConnectError(*lease.backend());
-        log::Warn("upstream connect failed", {{"app", listener_->app},
+        kLog.Warn("upstream connect failed", {{"app", listener_->app},
                                               {"backend", lease->id},
                                               {"request_id", request_id_},
                                               {"error", ec.message()}});
@@ -167,7 +169,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
       RecordInWindow(*lease.backend(), trip.timed_out ? 504 : 502, now);
     }
     if (trip.timed_out) {
-      log::Warn("upstream timeout",
+      kLog.Warn("upstream timeout",
                 {{"app", listener_->app}, {"backend", lease->id}, {"request_id", request_id_}});
       co_return Exchange::kTimeout;
     }
@@ -191,7 +193,7 @@ asio::awaitable<ClientSession::Exchange> ClientSession::ExchangeWithUpstream() {
       }
     }
     if (!counted) RecordInWindow(*lease.backend(), 502, now);  // the 502 the client gets
-    log::Warn("upstream request failed", {{"app", listener_->app},
+    kLog.Warn("upstream request failed", {{"app", listener_->app},
                                           {"backend", lease->id},
                                           {"request_id", request_id_},
                                           {"reused_connection", reused},
@@ -270,7 +272,7 @@ asio::awaitable<ClientSession::RoundTrip> ClientSession::SendAndReceiveHead(
     upstream_reusable_ = false;
     client_keep_alive_ = false;
     linger_ = true;
-    log::Info("upstream answered before the request body was sent",
+    kLog.Info("upstream answered before the request body was sent",
               {{"app", listener_->app},
                {"request_id", request_id_},
                {"status", response_parser_->get().result_int()}});

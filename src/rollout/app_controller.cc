@@ -22,6 +22,8 @@
 
 namespace slipway::rollout {
 
+constexpr log::Logger kLog{"rollout"};
+
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
@@ -164,16 +166,16 @@ void AppController::StoreReplica(ReplicaUnit& unit) {
   r.ready = unit.ready();
   stored_ready_[unit.name()] = r.ready;
   if (auto st = env_.store->SaveReplica(r); !st) {
-    log::Error("cannot record a replica", {{"app", app_}, {"error", st.error().message}});
+    kLog.Error("cannot record a replica", {{"app", app_}, {"error", st.error().message}});
   }
 }
 
 void AppController::Event(std::int64_t release, const std::string& kind,
                           const std::string& message) {
   auto r = env_.store->AppendEvent(app_, release, kind, message);
-  if (!r) log::Error("cannot record event", {{"app", app_}, {"error", r.error().message}});
+  if (!r) kLog.Error("cannot record event", {{"app", app_}, {"error", r.error().message}});
   if (env_.on_event) env_.on_event(app_);
-  log::Info(message, {{"app", app_}, {"release", release}, {"event", kind}});
+  kLog.Info(message, {{"app", app_}, {"release", release}, {"event", kind}});
 }
 
 void AppController::OnUnitEvent(ReplicaUnit& unit, const std::string& kind,

@@ -10,6 +10,8 @@
 
 namespace slipway::rollout {
 
+constexpr log::Logger kLog{"rollout"};
+
 Fleet::Fleet(AppEnv env) : env_(std::move(env)) {
   env_.on_event = [this](const std::string& app) { NotifyEvent(app); };
 }
@@ -64,7 +66,7 @@ void Fleet::Recover() {
   }
   auto apps = env_.store->ListApps();
   if (!apps) {
-    log::Error("cannot list apps", {{"error", apps.error().message}});
+    kLog.Error("cannot list apps", {{"error", apps.error().message}});
     return;
   }
   for (const state::AppRecord& app : *apps) {
@@ -79,7 +81,7 @@ void Fleet::Recover() {
       }
       (void)env_.store->FinishRelease(app.name, r.number, state::Outcome::kFailed,
                                       "the daemon stopped during this deploy");
-      log::Warn("marked an interrupted deploy as failed",
+      kLog.Warn("marked an interrupted deploy as failed",
                 {{"app", app.name}, {"release", r.number}});
     }
   }
@@ -95,7 +97,7 @@ void Fleet::Recover() {
       if (!rel || !rel->has_value()) return std::nullopt;
       auto parsed = spec::ParseAppSpec((*rel)->spec_yaml, (*rel)->spec_file, (*rel)->base_dir);
       if (!parsed.spec) {
-        log::Error("stored spec no longer parses", {{"app", name}, {"release", number}});
+        kLog.Error("stored spec no longer parses", {{"app", name}, {"release", number}});
         return std::nullopt;
       }
       return std::make_pair(**rel, *parsed.spec);
@@ -124,7 +126,7 @@ void Fleet::Recover() {
             serving ? std::optional<spec::AppSpec>(serving->second) : std::nullopt,
             [name](slipway::Status st) {
               if (!st)
-                log::Warn("resumed rollout ended", {{"app", name}, {"error", st.error().message}});
+                kLog.Warn("resumed rollout ended", {{"app", name}, {"error", st.error().message}});
             });
         continue;
       }
@@ -134,7 +136,7 @@ void Fleet::Recover() {
     if (!serving) continue;
     Controller(name).Resume(serving->first, serving->second, [name](slipway::Status st) {
       if (!st)
-        log::Error("could not bring app back", {{"app", name}, {"error", st.error().message}});
+        kLog.Error("could not bring app back", {{"app", name}, {"error", st.error().message}});
     });
   }
 }
@@ -149,7 +151,7 @@ void Fleet::AdoptReplicas(const std::string& app, const std::vector<state::Repli
     }
     Status st = Controller(app).AdoptReplica(r, spec->second);
     if (!st) {
-      log::Info("a recorded replica is not adopted",
+      kLog.Info("a recorded replica is not adopted",
                 {{"app", app}, {"replica", r.name}, {"why", st.error().message}});
     }
   }
@@ -317,7 +319,7 @@ nlohmann::json Fleet::AppsJson(const std::optional<std::string>& app) const {
 void Fleet::WriteMetrics(metrics::ExpositionWriter& out) const {
   auto apps = env_.store->ListApps();
   if (!apps) {
-    log::Error("metrics: cannot list apps", {{"error", apps.error().message}});
+    kLog.Error("metrics: cannot list apps", {{"error", apps.error().message}});
     return;
   }
   for (const state::AppRecord& rec : *apps) {
@@ -325,7 +327,7 @@ void Fleet::WriteMetrics(metrics::ExpositionWriter& out) const {
     if (history) {
       WriteDeployHistoryMetrics(out, rec.name, *history);
     } else {
-      log::Error("metrics: cannot read the release history",
+      kLog.Error("metrics: cannot read the release history",
                  {{"app", rec.name}, {"error", history.error().message}});
     }
     if (auto it = apps_.find(rec.name); it != apps_.end()) it->second->WriteMetrics(out);

@@ -19,6 +19,8 @@
 
 namespace slipway::rollout {
 
+constexpr log::Logger kLog{"rollout"};
+
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
@@ -210,7 +212,7 @@ bool AppController::Save(Progressive& p) {
   Status st = env_.store->SaveRollout(p.record);
   if (st) return true;
   // Without its record a transition must not happen: a restart would not know of it.
-  log::Error("cannot store rollout progress",
+  kLog.Error("cannot store rollout progress",
              {{"app", app_}, {"release", p.release.number}, {"error", st.error().message}});
   if (!p.over && p.record.phase != "aborted") {
     p.record.phase = "aborted";
@@ -367,7 +369,7 @@ void AppController::Evaluate(Progressive& p, Clock::time_point now) {
   record.summary = e.summary;
   record.checks_json = ChecksJson(e).dump();
   if (auto st = env_.store->AppendAnalysis(record); !st) {
-    log::Error("cannot record an analysis result", {{"app", app_}, {"error", st.error().message}});
+    kLog.Error("cannot record an analysis result", {{"app", app_}, {"error", st.error().message}});
   }
   const bool changed = !p.last || p.last->verdict != e.verdict;
   p.last = e;

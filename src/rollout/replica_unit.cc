@@ -89,6 +89,7 @@ Status ReplicaUnit::Prepare() {
   launch.limits = s.limits;
   launch.log_path = log_path();
   launch.log_max_bytes = s.log_max_bytes;
+  launch.log_labels = {config_.app, config_.release, config_.index};
   launch.stop_signal = s.stop.signal;
   launch.grace_period = s.stop.grace_period;
   process_ = std::make_unique<runtime::ProcessReplica>(

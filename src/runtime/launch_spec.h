@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/log_relay.h"
 #include "spec/app_spec.h"
 
 namespace slipway::runtime {
@@ -24,8 +25,12 @@ struct LaunchSpec {
   bool allow_root = false;           // refuse uid 0 unless true
   std::string workdir = "/";
   spec::Limits limits;
-  std::string log_path;  // stdout+stderr appended here; rotated to log_path + ".1"
+  // stdout+stderr go through a log relay (runtime/log_relay.h) into this file, one JSON record
+  // per line labelled with `log_labels`; rotated to log_path + ".1" at log_max_bytes. Empty: the
+  // output is discarded.
+  std::string log_path;
   std::uint64_t log_max_bytes = 10 << 20;
+  LogLabels log_labels;
   int stop_signal = 15;
   Millis grace_period{10'000};
 };

@@ -1,5 +1,6 @@
 #include "runtime/process_replica.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -15,12 +16,14 @@
 #include "common/log.h"
 #include "runtime/cgroups.h"
 #include "runtime/child_reaper.h"
-#include "runtime/log_file_cap.h"
+#include "runtime/log_relay.h"
 #include "runtime/proc_stat.h"
 #include "runtime/process_exit_watch.h"
 #include "runtime/spawn.h"
 
 namespace slipway::runtime {
+
+constexpr log::Logger kLog{"runtime"};
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -80,8 +83,7 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
         restart_timer(io),
         kill_timer(io),
         poll_timer(io),
-        cgroup_timer(io),
-        log_cap(io, spec.log_path, spec.log_max_bytes) {
+        cgroup_timer(io) {
     // SIGCHLD must be handled before the first fork, or an early exit goes unnoticed.
     EnsureChildReaper(io);
   }
@@ -96,7 +98,6 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
       cgroup.Remove();
       return st;
     }
-    log_cap.Start();
     return Ok();
   }
 
@@ -117,7 +118,7 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     exit_watch->AsyncWait([w = weak(), child, this_run] {
       if (auto self = w.lock()) self->OnAdoptedExit(child, this_run);
     });
-    log_cap.Start();
+    // Its output keeps going through the relay the earlier daemon started for it.
     return Ok();
   }
 
@@ -131,22 +132,52 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     limits = LimitsReport{};
     cgroup = ReplicaCgroup::Create(spec.name, spec.limits, &limits);
     if (!limits.note.empty()) {
-      log::Warn("replica limits not fully applied",
+      kLog.Warn("replica limits not fully applied",
                 {{"replica", spec.name}, {"note", limits.note}});
     }
   }
 
+  // Starts the run's log relay (reaped through the ChildReaper) and returns the replica's
+  // stdout and stderr: the relay's pipes, or /dev/null when there is no log or no relay.
+  Result<std::pair<int, int>> StartRelay() {
+    if (!spec.log_path.empty()) {
+      LogRelayOptions o;
+      o.labels = spec.log_labels;
+      o.path = spec.log_path;
+      o.max_bytes = spec.log_max_bytes;
+      Result<LogRelayProcess> relay = SpawnLogRelay(o);
+      if (relay) {
+        pid_t relay_child = relay->pid;
+        WatchChild(io, relay_child, [w = weak(), relay_child](int status) {
+          if (auto self = w.lock()) self->OnRelayExit(relay_child, status);
+        });
+        next_relay_pid = relay_child;
+        return std::pair{relay->stdout_fd, relay->stderr_fd};
+      }
+      // A broken log set-up must not keep replicas down.
+      kLog.Warn("cannot start the log relay; the replica's output is discarded",
+                {{"replica", spec.name}, {"error", relay.error().message}});
+    }
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Error{std::string("open /dev/null: ") + strerror(errno)};
+    return std::pair{fd, fd};
+  }
+
   // Spawns, registers the pid with the reaper and queues OnReplicaStarted ahead of any exit.
   Status SpawnOnce() {
-    Result<int> out = log_cap.OpenForChild();
-    if (!out) return out.error();
     LaunchSpec launch = spec;
     const std::string token = NewReplicaToken();
     launch.env[kReplicaTokenEnv] = token;
     ReapGuard guard;
-    Result<SpawnedProcess> p = SpawnProcess(launch, &cgroup.paths(), *out);
-    close(*out);
+    next_relay_pid = 0;
+    Result<std::pair<int, int>> out = StartRelay();
+    if (!out) return out.error();
+    Result<SpawnedProcess> p = SpawnProcess(launch, &cgroup.paths(), out->first, out->second);
+    close(out->first);
+    if (out->second != out->first) close(out->second);
+    // On failure the relay sees EOF at once and exits.
     if (!p) return p.error();
+    relay_pid = next_relay_pid;
     pid_t child = p->pid;
     // Read under the guard: even a child that exited at once is still there, a zombie.
     ProcessIdentity id;
@@ -154,7 +185,7 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
       id = *read;
       id.token = token;
     } else {
-      log::Warn("replica identity unknown; it cannot be adopted after a daemon restart",
+      kLog.Warn("replica identity unknown; it cannot be adopted after a daemon restart",
                 {{"replica", spec.name}, {"error", read.error().message}});
     }
     std::uint64_t this_run = Running(child, id);
@@ -177,6 +208,21 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
       if (auto self = w.lock(); self && !self->dead) self->observer->OnReplicaStarted(child);
     });
     return ++run;
+  }
+
+  // A relay that ends on its own (exit 0) saw the replica's output end. One that was killed or
+  // failed leaves the replica writing into a pipe nobody reads (SIGPIPE or EPIPE at its next
+  // line): it is restarted, with a new relay, rather than run on with its output lost.
+  void OnRelayExit(pid_t relay, int status) {
+    const bool current = relay == relay_pid;
+    if (current) relay_pid = 0;
+    if (dead || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return;
+    kLog.Warn("log relay exited", {{"replica", spec.name},
+                                   {"app", spec.log_labels.app},
+                                   {"release", spec.log_labels.release},
+                                   {"relay_pid", relay},
+                                   {"how", DescribeExit(status)}});
+    if (current && pid != 0 && !stopping) Restart("its log relay " + DescribeExit(status));
   }
 
   void OnExit(pid_t child, std::uint64_t exited_run, int status) {
@@ -234,7 +280,6 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     if (Result<Credentials> cred = ResolveCredentials(spec); !cred) {
       // Retrying cannot fix a missing user or a refused root.
       state = ReplicaState::kStopped;
-      log_cap.Stop();
       ReleaseCgroup(0);
       observer->OnReplicaExited(0, cred.error().message, false, Millis{0});
       return;
@@ -299,7 +344,6 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     stopping = false;
     state = ReplicaState::kStopped;
     kill_timer.cancel();
-    log_cap.Stop();
     ReleaseCgroup(0);
     auto callbacks = std::move(stop_callbacks);
     stop_callbacks.clear();
@@ -322,7 +366,6 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     kill_timer.cancel();
     poll_timer.cancel();
     cgroup_timer.cancel();
-    log_cap.Stop();
     int status;
     if (pid != 0) {
       if (exit_watch) {
@@ -354,6 +397,28 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     for (int i = 0; i < kCgroupAttempts && !cgroup.Remove(); ++i) {
       std::this_thread::sleep_for(Millis{5});
     }
+    ReapRelay();
+  }
+
+  // The relay ends at EOF, once the group is gone; one that does not (a replica's process that
+  // left the group still holds the pipe) is killed after kUnreapableKillWait.
+  void ReapRelay() {
+    if (relay_pid == 0) return;
+    UnwatchChild(relay_pid);
+    auto deadline = Clock::now() + kUnreapableKillWait;
+    int status;
+    for (;;) {
+      pid_t r = waitpid(relay_pid, &status, WNOHANG);
+      if (r != 0 && !(r < 0 && errno == EINTR)) break;  // reaped, or not ours any more
+      if (Clock::now() >= deadline) {
+        kill(relay_pid, SIGKILL);
+        while (waitpid(relay_pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        break;
+      }
+      std::this_thread::sleep_for(Millis{2});
+    }
+    relay_pid = 0;
   }
 
   asio::io_context& io;
@@ -384,7 +449,8 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
   asio::steady_timer kill_timer;
   asio::steady_timer poll_timer;
   asio::steady_timer cgroup_timer;
-  LogFileCap log_cap;
+  pid_t relay_pid = 0;       // the running process's log relay, 0 if none (or adopted)
+  pid_t next_relay_pid = 0;  // started by SpawnOnce, until its replica is spawned
 };
 
 ProcessReplica::ProcessReplica(asio::io_context& io, LaunchSpec spec, ReplicaObserver* observer,

@@ -1,10 +1,12 @@
 // ProcessReplica: one supervised replica process. Starts it (own process group, dropped
-// privileges, PR_SET_NO_NEW_PRIVS, rlimits, cgroup limits, output straight into its log file),
-// restarts it with capped exponential back-off when it exits on its own, and stops it gracefully
-// (stop signal to the group, SIGKILL after the grace period). A replica does not die with the
-// daemon: a restarted daemon takes it over with Adopt() and supervises it as if it had spawned
-// it. Lives on one io_context thread; every method and callback runs there. Destroying a running
-// replica SIGKILLs its process group (a graceful daemon stop calls Stop() first).
+// privileges, PR_SET_NO_NEW_PRIVS, rlimits, cgroup limits, output through a log relay process
+// of its own into its log file: runtime/log_relay.h), restarts it with capped exponential
+// back-off when it exits on its own (or when its relay dies under it, which would leave its
+// output nowhere to go), and stops it gracefully (stop signal to the group, SIGKILL after the
+// grace period). A replica and its relay do not die with the daemon: a restarted daemon takes
+// the replica over with Adopt() and supervises it as if it had spawned it. Lives on one io_context
+// thread; every method and callback runs there. Destroying a running replica SIGKILLs its process
+// group (a graceful daemon stop calls Stop() first).
 #pragma once
 
 #include <functional>
@@ -66,11 +68,11 @@ class ProcessReplica {
   Status Start();
   // Instead of Start(): takes over a running replica that an earlier daemon spawned with this
   // spec (same name and log). Checks that `identity` still describes a live process
-  // (VerifyIdentity), watches it through a pidfd (it is not our child), re-attaches the cgroups
-  // named after spec().name and resumes the cap of its log file. From then on it is supervised
-  // as if spawned: OnReplicaStarted(pid) follows; its exit is reported and restarted through
-  // the back-off with a normal spawn; Stop(), Restart() and the destructor act on its process
-  // group. An error means nothing was taken over and the process was not signalled.
+  // (VerifyIdentity), watches it through a pidfd (it is not our child) and re-attaches the
+  // cgroups named after spec().name; its output keeps going through the relay it already has. From
+  // then on it is supervised as if spawned: OnReplicaStarted(pid) follows; its exit is reported and
+  // restarted through the back-off with a normal spawn; Stop(), Restart() and the destructor act on
+  // its process group. An error means nothing was taken over and the process was not signalled.
   Status Adopt(const ProcessIdentity& identity);
   // Kills the process group (stop signal, then SIGKILL after the grace period) and starts it
   // again through the back-off. Used when liveness fails.

@@ -62,7 +62,8 @@ struct ChildPlan {
   uid_t uid;
   gid_t gid;
   int report_fd;
-  int output_fd;
+  int stdout_fd;
+  int stderr_fd;
   int devnull_fd;
   const std::vector<int>* cgroup_fds;
   rlimit nofile;
@@ -82,7 +83,7 @@ struct ChildPlan {
   if (setrlimit(RLIMIT_NOFILE, &p.nofile) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0) {
     Fail(p.report_fd, kStepRlimit);
   }
-  if (dup2(p.devnull_fd, 0) < 0 || dup2(p.output_fd, 1) < 0 || dup2(p.output_fd, 2) < 0) {
+  if (dup2(p.devnull_fd, 0) < 0 || dup2(p.stdout_fd, 1) < 0 || dup2(p.stderr_fd, 2) < 0) {
     Fail(p.report_fd, kStepStdio);
   }
   // Everything but stdio and the (close-on-exec) report pipe.
@@ -196,7 +197,7 @@ Result<Credentials> ResolveCredentials(const LaunchSpec& spec) {
 }
 
 Result<SpawnedProcess> SpawnProcess(const LaunchSpec& spec, const CgroupPaths* cgroups,
-                                    int output_fd) {
+                                    int stdout_fd, int stderr_fd) {
   if (spec.command.empty() || spec.command[0] != '/') {
     return Error{"command must be an absolute path, got \"" + spec.command + "\""};
   }
@@ -243,7 +244,8 @@ Result<SpawnedProcess> SpawnProcess(const LaunchSpec& spec, const CgroupPaths* c
   plan.uid = cred->uid;
   plan.gid = cred->gid;
   plan.report_fd = report[1];
-  plan.output_fd = output_fd;
+  plan.stdout_fd = stdout_fd;
+  plan.stderr_fd = stderr_fd;
   plan.devnull_fd = devnull;
   plan.cgroup_fds = &cgroup_fds;
   plan.nofile = {spec.limits.open_files, spec.limits.open_files};

@@ -27,13 +27,18 @@ struct SpawnedProcess {
 };
 
 // Forks and execs spec.command as the resolved user, in its own process group, with exactly
-// spec.env, stdin from /dev/null and stdout+stderr on `output_fd` (normally the log file opened
-// O_APPEND; not closed here), the rlimits of spec.limits and PR_SET_NO_NEW_PRIVS. Joins the
-// cgroups in `cgroups` (may be null) before exec. There is deliberately no parent-death signal:
-// the process outlives the caller (see ProcessReplica::Adopt). Returns once the exec happened;
-// a failure in the child ("exec /x/hello as nobody: Permission denied") is returned as an Error
-// after the child was reaped. The caller reaps a successful child.
+// spec.env, stdin from /dev/null, stdout on `stdout_fd` and stderr on `stderr_fd` (normally the
+// pipes of its log relay; not closed here), the rlimits of spec.limits and PR_SET_NO_NEW_PRIVS.
+// Joins the cgroups in `cgroups` (may be null) before exec. There is deliberately no parent-death
+// signal: the process outlives the caller (see ProcessReplica::Adopt). Returns once the exec
+// happened; a failure in the child ("exec /x/hello as nobody: Permission denied") is returned as an
+// Error after the child was reaped. The caller reaps a successful child.
 Result<SpawnedProcess> SpawnProcess(const LaunchSpec& spec, const CgroupPaths* cgroups,
-                                    int output_fd);
+                                    int stdout_fd, int stderr_fd);
+// Both streams on `output_fd`.
+inline Result<SpawnedProcess> SpawnProcess(const LaunchSpec& spec, const CgroupPaths* cgroups,
+                                           int output_fd) {
+  return SpawnProcess(spec, cgroups, output_fd, output_fd);
+}
 
 }  // namespace slipway::runtime

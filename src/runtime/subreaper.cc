@@ -9,9 +9,11 @@
 
 namespace slipway::runtime {
 
+constexpr log::Logger kLog{"runtime"};
+
 void BecomeSubreaper() {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
-    log::Warn("PR_SET_CHILD_SUBREAPER failed", {{"error", std::strerror(errno)}});
+    kLog.Warn("PR_SET_CHILD_SUBREAPER failed", {{"error", std::strerror(errno)}});
   }
 }
 

@@ -5,6 +5,8 @@
 namespace slipway::slo {
 namespace {
 
+constexpr log::Logger kLog{"slo"};
+
 using SteadyClock = std::chrono::steady_clock;
 
 state::SloMinuteRecord ToRecord(const std::string& app, const MinuteCounts& m) {
@@ -60,7 +62,7 @@ Status SloSampler::Start() {
   running_ = true;
   next_flush_ = SteadyClock::now() + kFlushInterval;
   next_prune_ = SteadyClock::now() + std::chrono::hours(1);
-  log::Info("slo: sampling", {{"apps", by_app.size()}, {"minutes", rows->size()}});
+  kLog.Info("sampling", {{"apps", by_app.size()}, {"minutes", rows->size()}});
   Tick();
   return Ok();
 }
@@ -70,7 +72,7 @@ void SloSampler::Stop() {
   running_ = false;
   timer_.cancel();
   if (Status st = Flush(); !st) {
-    log::Error("slo: cannot store the last minutes", {{"error", st.error().message}});
+    kLog.Error("cannot store the last minutes", {{"error", st.error().message}});
   }
 }
 
@@ -80,7 +82,7 @@ void SloSampler::Tick() {
   if (now >= next_flush_) {
     next_flush_ = now + kFlushInterval;
     if (Status st = Flush(); !st) {
-      log::Error("slo: cannot store the minute counts", {{"error", st.error().message}});
+      kLog.Error("cannot store the minute counts", {{"error", st.error().message}});
     }
   }
   if (now >= next_prune_) {
@@ -88,7 +90,7 @@ void SloSampler::Tick() {
     const std::int64_t keep_from = MinuteOf(NowSecond()) - kRetention.count() * 60;
     for (auto& [app, state] : apps_) state.ledger.PruneBefore(keep_from);
     if (auto pruned = env_.store->PruneBefore(keep_from); !pruned) {
-      log::Error("slo: cannot prune old minutes", {{"error", pruned.error().message}});
+      kLog.Error("cannot prune old minutes", {{"error", pruned.error().message}});
     }
   }
   // The next tick just after the next wall-clock second begins, so every second is sampled.

@@ -688,8 +688,8 @@ class ProxyStreamsTest(DaemonTestCase):
                 for line in self.daemon.log().splitlines():
                     if '"replica.draining"' in line:
                         event = json.loads(line)
-                        if event["msg"].startswith(old["name"] + " "):
-                            return event["msg"]
+                        if event["message"].startswith(old["name"] + " "):
+                            return event["message"]
                 return None
             drained = wait_until(drain_event, 60, f"{old['name']} to leave the pool")
             in_flight = int(re.search(r"\((\d+) in flight\)", drained).group(1))

@@ -92,7 +92,7 @@ TEST_F(AccessLogTest, OneLinePerRequestWithTheFieldsTheClientSaw) {
   const std::regex rfc3339_ms(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
   for (int i = 0; i < kRequests; ++i) {
     const json& line = lines[i];
-    EXPECT_TRUE(std::regex_match(line["ts"].get<std::string>(), rfc3339_ms)) << line;
+    EXPECT_TRUE(std::regex_match(line["time"].get<std::string>(), rfc3339_ms)) << line;
     EXPECT_EQ(line["request_id"], ids[i]);
     EXPECT_EQ(line["app"], "hello");
     EXPECT_EQ(line["method"], "GET");
@@ -220,7 +220,7 @@ TEST(AccessLogLineTest, EveryFieldIsValidJsonWhateverThePathHolds) {
   AccessLog::AppendLine(line, r);
   ASSERT_EQ(line.back(), '\n');
   nlohmann::json j = nlohmann::json::parse(line);  // throws on invalid JSON or UTF-8
-  EXPECT_EQ(j["ts"], "2024-05-01T12:00:00.123Z");
+  EXPECT_EQ(j["time"], "2024-05-01T12:00:00.123Z");
   EXPECT_EQ(j["path"],
             "/q\"uote\\back\x01"
             "ctl/caf\xc3\xa9/bad\xef\xbf\xbd\xef\xbf\xbd(/\xf0\x9f\x9a\x80");

@@ -1,7 +1,8 @@
 // A stand-in for `slipway daemon` in the adoption tests: starts one ProcessReplica, prints its
 // own pid and the identity of the replica's process on stdout
 // ("<daemon pid> <pid> <start_time> <boot_id> <token>\n") and supervises
-// it until it is SIGKILLed, so the test can watch the replica outlive the daemon.
+// it until it is SIGKILLed, so the test can watch the replica (and its log relay) outlive the
+// daemon.
 //
 // Usage: runtime_fake_daemon NAME LOG_PATH LOG_MAX_BYTES MEMORY_BYTES|- COMMAND [ARG...]
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "runtime/log_relay.h"
 #include "runtime/process_replica.h"
 #include "runtime/subreaper.h"
 
@@ -25,6 +27,10 @@ struct SilentObserver : slipway::runtime::ReplicaObserver {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Its replica's log relay is this binary too (like slipway's).
+  if (argc >= 2 && std::string(argv[1]) == "log-relay") {
+    return slipway::runtime::LogRelayMain(argc - 2, argv + 2);
+  }
   if (argc < 6) {
     std::fprintf(stderr, "usage: %s NAME LOG MAX_BYTES MEMORY|- COMMAND [ARG...]\n", argv[0]);
     return 2;
@@ -55,6 +61,6 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(id->start_time), id->boot_id.c_str(),
               id->token.c_str());
   std::fflush(stdout);
-  io.run();  // until SIGKILL: the timers of the log cap keep it busy
+  io.run();  // until SIGKILL: the reaper's SIGCHLD wait keeps it busy
   return 0;
 }

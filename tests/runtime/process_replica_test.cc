@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/subreaper.h"
 #include "test_support.h"
@@ -18,6 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ReadFile;
+using testing::ReadLogText;
 using testing::RunUntil;
 using testing::TempDir;
 
@@ -54,7 +59,7 @@ class ProcessReplicaTest : public ::testing::Test {
   }
   // The pids a script printed with `echo $!`, one a line, after a "ready" line.
   std::vector<pid_t> PidsLogged(const std::string& log) {
-    std::istringstream in(ReadFile(log));
+    std::istringstream in(ReadLogText(log));
     std::vector<pid_t> pids;
     std::string line;
     while (std::getline(in, line)) {
@@ -83,8 +88,8 @@ TEST_F(ProcessReplicaTest, StartsAsNobodyAndCapturesOutput) {
   ASSERT_TRUE(RunUntil(io_, [&] { return rec_.started.size() == 1; }));
   EXPECT_EQ(rec_.started[0], r.pid());
   EXPECT_EQ(r.state(), ReplicaState::kRunning);
-  EXPECT_TRUE(RunUntil(io_, [&] { return ReadFile(log) == "port=18080\n65534\n"; }))
-      << ReadFile(log);
+  EXPECT_TRUE(RunUntil(io_, [&] { return ReadLogText(log) == "port=18080\n65534\n"; }))
+      << ReadLogText(log);
   EXPECT_EQ(getpgid(r.pid()), r.pid());
   EXPECT_TRUE(Stopped(r));
   ASSERT_EQ(rec_.exits.size(), 1u);
@@ -202,7 +207,7 @@ TEST_F(ProcessReplicaTest, StopKillsAProcessIgnoringTermAfterGrace) {
   std::string log = s.log_path;
   ProcessReplica r(io_, s, &rec_);
   ASSERT_TRUE(r.Start());
-  ASSERT_TRUE(RunUntil(io_, [&] { return ReadFile(log) == "ready\n"; }));
+  ASSERT_TRUE(RunUntil(io_, [&] { return ReadLogText(log) == "ready\n"; }));
   pid_t pid = r.pid();
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(Stopped(r));
@@ -276,7 +281,7 @@ TEST_F(ProcessReplicaTest, FailedRespawnBacksOffUntilTheBinaryIsBack) {
   EXPECT_TRUE(rec_.exits[1].will_restart);
   std::ofstream(bin) << "#!/bin/sh\necho back\nexec sleep 30\n";
   chmod(bin.c_str(), 0755);
-  ASSERT_TRUE(RunUntil(io_, [&] { return ReadFile(log).find("back\n") != std::string::npos; }));
+  ASSERT_TRUE(RunUntil(io_, [&] { return ReadLogText(log).find("back\n") != std::string::npos; }));
   EXPECT_EQ(r.state(), ReplicaState::kRunning);
 }
 
@@ -302,7 +307,7 @@ TEST_F(ProcessReplicaTest, MemoryLimitOomKills) {
   ASSERT_TRUE(RunUntil(
       io_, [&] { return !rec_.exits.empty(); }, 30s));
   EXPECT_EQ(rec_.exits[0].description, "killed by SIGKILL (out of memory)");
-  EXPECT_EQ(ReadFile(log).find("survived"), std::string::npos);
+  EXPECT_EQ(ReadLogText(log).find("survived"), std::string::npos);
   EXPECT_TRUE(Stopped(r));
   EXPECT_NE(access(("/sys/fs/cgroup/memory/slipway/" + name).c_str(), F_OK), 0);
 }
@@ -316,6 +321,70 @@ TEST_F(ProcessReplicaTest, ProcessJoinsItsCgroups) {
   std::string cg = ReadFile("/proc/" + std::to_string(r.pid()) + "/cgroup");
   EXPECT_NE(cg.find("memory:/slipway/" + s.name + "\n"), std::string::npos) << cg;
   EXPECT_NE(cg.find("pids:/slipway/" + s.name + "\n"), std::string::npos) << cg;
+  EXPECT_TRUE(Stopped(r));
+}
+
+// The log relay of the replica that writes `log_path`: the process whose command line names it.
+pid_t RelayOf(const std::string& log_path) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (!std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::string cmdline = ReadFile("/proc/" + pid + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(" log-relay ") != std::string::npos &&
+        cmdline.find(" " + log_path + " ") != std::string::npos) {
+      return std::stoi(pid);
+    }
+  }
+  return 0;
+}
+
+TEST_F(ProcessReplicaTest, OutputGoesThroughALogRelayThatIsNotPartOfTheReplica) {
+  LaunchSpec s = Sh("echo out; echo err >&2; exec sleep 30");
+  s.limits.processes = 8;
+  s.log_labels = {"hello", 3, 1};
+  ProcessReplica r(io_, s, &rec_);
+  ASSERT_TRUE(r.Start());
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    return ReadLogText(s.log_path) == "out\nerr\n" || ReadLogText(s.log_path) == "err\nout\n";
+  })) << ReadFile(s.log_path);
+  std::istringstream in(ReadFile(s.log_path));
+  std::set<std::string> streams;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["app"], "hello");
+    EXPECT_EQ(j["release"], 3);
+    EXPECT_EQ(j["replica"], 1);
+    streams.insert(j["stream"].get<std::string>());
+  }
+  EXPECT_EQ(streams, (std::set<std::string>{"stdout", "stderr"}));
+  pid_t relay = RelayOf(s.log_path);
+  ASSERT_GT(relay, 0);
+  // Not in the replica's group, session or cgroups; its pid is not the replica's.
+  EXPECT_NE(relay, r.pid());
+  EXPECT_NE(getpgid(relay), r.pid());
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(relay) + "/cgroup").find("/slipway/" + s.name),
+            std::string::npos);
+  EXPECT_TRUE(Stopped(r));
+  // The relay ends with its replica's output and is reaped (no zombie left).
+  EXPECT_TRUE(RunUntil(io_, [&] { return !testing::ProcessExists(relay); }));
+}
+
+TEST_F(ProcessReplicaTest, AKilledLogRelayRestartsItsReplicaWithANewOne) {
+  LaunchSpec s = Sh("echo up; exec sleep 30");
+  ProcessReplica r(io_, s, &rec_, BackoffPolicy{10ms, 1s, 30s});
+  ASSERT_TRUE(r.Start());
+  ASSERT_TRUE(RunUntil(io_, [&] { return ReadLogText(s.log_path) == "up\n"; }));
+  pid_t relay = RelayOf(s.log_path);
+  ASSERT_GT(relay, 0);
+  ASSERT_EQ(kill(relay, SIGKILL), 0);
+  // The replica's output would go nowhere: it is restarted, and a new relay takes its output.
+  ASSERT_TRUE(RunUntil(io_, [&] { return rec_.started.size() == 2; }));
+  ASSERT_EQ(rec_.exits.size(), 1u);
+  EXPECT_EQ(rec_.exits[0].description,
+            "killed by SIGTERM (restart: its log relay killed by SIGKILL)");
+  EXPECT_TRUE(RunUntil(io_, [&] { return ReadLogText(s.log_path) == "up\nup\n"; }));
+  EXPECT_NE(RelayOf(s.log_path), relay);
   EXPECT_TRUE(Stopped(r));
 }
 

@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 namespace slipway::runtime::testing {
 
 // A fresh directory (mode 0755, so `nobody` can read it), removed at the end of the test.
@@ -42,6 +44,24 @@ inline std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// What a replica printed, from its log file of JSON records (runtime/log_relay.h): the messages,
+// each followed by the newline it had (partial records have none). A line that is not a record
+// is kept as it is.
+inline std::string ReadLogText(const std::string& path) {
+  std::istringstream in(ReadFile(path));
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("message")) {
+      out += line + "\n";
+      continue;
+    }
+    out += j["message"].get<std::string>();
+    if (!j.value("partial", false)) out += "\n";
+  }
+  return out;
 }
 
 // A replica name no other test process uses (names are cgroup directories).
