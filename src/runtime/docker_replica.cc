@@ -229,11 +229,13 @@ struct DockerReplica::Impl : std::enable_shared_from_this<DockerReplica::Impl> {
   }
 
   void InspectThenRun(std::uint64_t this_run) {
+    started_run = this_run;
     engine->InspectContainer(container_id,
                              Guard([this_run](Impl& self, Result<nlohmann::json> info) {
-                               if (this_run != self.run || self.state != ReplicaState::kStarting) {
-                                 return;
-                               }
+                               if (this_run != self.run) return;
+                               if (self.stopping) return self.RemoveAndFinish();
+                               if (self.state != ReplicaState::kStarting)
+                                 return;  // it exited meanwhile (OnExit)
                                int main_pid = 0;
                                if (info) main_pid = (*info)["State"].value("Pid", 0);
                                self.Running(main_pid);
@@ -337,8 +339,15 @@ struct DockerReplica::Impl : std::enable_shared_from_this<DockerReplica::Impl> {
 
   void OnExit(std::uint64_t exited_run, Result<int> code) {
     if (exited_run != run) return;
-    wait_stream.reset();
+    wait_stream.reset();  // it has ended
     if (!running && !stopping) {
+      if (started_run == exited_run && state == ReplicaState::kStarting) {
+        // It started and exited before its inspection came back: it ran, briefly. Started is
+        // reported first (posted), then this exit.
+        Running(0);
+        asio::post(io, Guard([exited_run, code](Impl& self) { self.OnExit(exited_run, code); }));
+        return;
+      }
       // The wait ended before the container ran (the engine went away): retry the start.
       if (state == ReplicaState::kStarting && !code) {
         return ScheduleRestart(0, "wait: " + code.error().message, Clock::duration::zero());
@@ -517,6 +526,7 @@ struct DockerReplica::Impl : std::enable_shared_from_this<DockerReplica::Impl> {
   int pid = 0;
   bool running = false;  // the container's process runs (as far as the wait stream knows)
   std::uint64_t run = 0;
+  std::uint64_t started_run = 0;  // the run whose container start succeeded
   Clock::time_point started_at;
   int restarts = 0;
   Millis next_delay;

@@ -29,9 +29,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::string_view kTopLevelKeys[] = {
-    "app",        "command", "args",     "env",       "replicas", "user",  "group",
-    "allow_root", "workdir", "limits",   "readiness", "liveness", "stop",  "strategy",
-    "proxy",      "logs",    "analysis", "flags",     "alerts",   "image", "allow_mutable_tag",
+    "app",      "command",    "image",   "args",     "env",       "replicas", "user",
+    "group",    "allow_root", "workdir", "limits",   "readiness", "liveness", "stop",
+    "strategy", "proxy",      "logs",    "analysis", "flags",     "alerts",   "allow_mutable_tag",
     "docker"};
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.

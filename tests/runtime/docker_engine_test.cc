@@ -134,7 +134,7 @@ TEST(DockerEngineTest, ReassemblesAChunkedJsonAnswerAndPinsTheApiVersion) {
   ASSERT_TRUE(got) << got.error().message;
   EXPECT_EQ((*got)[0]["Id"], "abc");
   ASSERT_EQ(fake.requests().size(), 1u);
-  const std::string& request = fake.requests()[0];
+  const std::string request = fake.requests()[0];
   EXPECT_TRUE(request.starts_with("GET /v1.41/containers/json?all=1&filters=")) << request;
   EXPECT_NE(request.find("slipway.owner%3D%2Fsrv%2Fstate"), std::string::npos) << request;
 }
@@ -269,7 +269,7 @@ TEST(DockerEngineTest, BuildStreamsTheTarContextAndReturnsTheImageId) {
   ASSERT_TRUE(got) << got.error().message;
   EXPECT_EQ(*got, "sha256:feed");
   EXPECT_EQ(progress, (std::vector<std::string>{"Step 1/4 : FROM scratch"}));
-  const std::string& request = fake.requests()[0];
+  const std::string request = fake.requests()[0];
   EXPECT_NE(request.find("Content-Type: application/x-tar"), std::string::npos);
   EXPECT_NE(request.find(std::string(3000, 't')), std::string::npos);
 }

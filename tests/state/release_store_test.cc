@@ -43,7 +43,8 @@ class ReleaseStoreTest : public ::testing::Test {
                   .spec_file = "/srv/" + app + "/slipway.yaml",
                   .base_dir = "/srv/" + app,
                   .created_by = "alice (uid 1000)",
-                  .rollback_of = rollback_of};
+                  .rollback_of = rollback_of,
+                  .image_id = ""};
     auto r = store_->CreateRelease(nr);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.ok() ? *r : Release{};
