@@ -164,7 +164,13 @@ class TestDockerd:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=30)
-        # containerd-shims of killed containers would keep mounts busy; none should remain.
-        subprocess.run(["umount", "-R", "-l", os.path.join(self.dir, "data")],
-                       capture_output=True)
+        # dockerd leaves its network namespace (exec/netns/default) and overlay mounts behind.
+        for sub in ("exec", "data"):
+            subprocess.run(["umount", "-R", "-l", os.path.join(self.dir, sub)],
+                           capture_output=True)
+        with open("/proc/mounts") as f:
+            for line in f:
+                mount = line.split()[1]
+                if mount.startswith(self.dir + "/"):
+                    subprocess.run(["umount", "-l", mount], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -2,6 +2,7 @@
 restarted daemon re-adopts them (the same container IDs, none created or removed) and serves
 through them again; their output keeps reaching the replica logs after the adoption."""
 
+import json
 import os
 import signal
 import unittest
@@ -86,6 +87,16 @@ class DockerDaemonCrashTest(unittest.TestCase):
         self.assertNotEqual(self.engine.inspect(victim)["State"]["Pid"], pid)
         self.assertEqual({c["Id"] for c in slipway_containers(self.engine)},
                          set(before.values()))
+
+        # The logs resumed after the last line written before the crash: no line twice, and the
+        # restarted container's new output is there.
+        def listening_lines(name):
+            with open(os.path.join(self.ws.state_dir, "logs", "hello", name + ".log")) as f:
+                return [json.loads(line)["message"] for line in f if "listening" in line]
+        wait_until(lambda: len(listening_lines("hello-r1-0")) == 2, 15,
+                   "the restarted container's output in its log")
+        for name in ("hello-r1-1", "hello-r1-2"):
+            self.assertEqual(len(listening_lines(name)), 1, listening_lines(name))
 
 
 if __name__ == "__main__":
