@@ -229,6 +229,11 @@ void AppController::PublishPool() {
 void AppController::Reap() {
   units_.remove_if([this](const std::unique_ptr<ReplicaUnit>& u) {
     if (!u->stopped()) return false;
+    // A replica of the release being deployed that can never run stays until the rollout has
+    // seen why (a container's start fails after Start() returned, unlike a spawn's).
+    if (!u->fatal_error().empty() && deploying_release_ && u->release() == *deploying_release_) {
+      return false;
+    }
     (void)env_.store->DeleteReplica(app_, u->name());
     stored_ready_.erase(u->name());
     return true;

@@ -74,12 +74,18 @@ class Engine:
         status, raw = self.request("GET", "/_ping", timeout=2)
         return status == 200 and raw == b"OK"
 
-    def build_hello(self, tag, label):
-        """Builds examples/hello/Dockerfile with the static hello as `tag`; a distinct `label`
-        gives each tag its own image ID. Returns the image ID."""
+    def build_hello(self, tag, label, dockerfile=None):
+        """Builds examples/hello/Dockerfile (or the `dockerfile` text) with the static hello as
+        `tag`; a distinct `label` gives each tag its own image ID. Returns the image ID."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            tar.add(DOCKERFILE, arcname="Dockerfile")
+            if dockerfile is None:
+                tar.add(DOCKERFILE, arcname="Dockerfile")
+            else:
+                data = dockerfile.encode()
+                info = tarfile.TarInfo("Dockerfile")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
             info = tar.gettarinfo(HELLO_STATIC, arcname="hello")
             info.mode = 0o755
             with open(HELLO_STATIC, "rb") as f:

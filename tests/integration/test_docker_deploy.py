@@ -176,6 +176,30 @@ class DockerDeployTest(unittest.TestCase):
         self.assertEqual(self.engine.containers(), [])
 
 
+    def test_root_images_and_broken_entrypoints_fail_their_deploy_clearly(self):
+        root_image = self.engine.build_hello(
+            "hello:root", "root", dockerfile='FROM scratch\nCOPY hello /hello\n'
+                                             'ENTRYPOINT ["/hello"]\n')
+        res = self.deploy(docker_spec(self.ws, "root.yaml", root_image, self.port, "v1"))
+        self.assertNotEqual(res.returncode, 0, res.stdout)
+        self.assertIn(f"image {root_image} runs as root (its USER is empty)", res.stdout)
+        self.assertEqual(self.engine.containers(), [], "nothing was created")
+        # The spec may name a non-root user for such an image.
+        res = self.deploy(docker_spec(self.ws, "uid.yaml", root_image, self.port, "v1",
+                                      replicas=1, extra='user: "65534:65534"\n'))
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        container = self.daemon.status("hello")["replicas"][0]["container"]
+        self.assertEqual(self.engine.inspect(container)["Config"]["User"], "65534:65534")
+        # An entrypoint that is not in the image: the first start fails, with Docker's words.
+        res = self.deploy(docker_spec(self.ws, "bad.yaml", self.v1_id, self.port, "v2",
+                                      replicas=1, extra="command: /no/such/binary\n"))
+        self.assertNotEqual(res.returncode, 0, res.stdout)
+        self.assertIn("start container slipway-hello-r3-0", res.stdout)
+        self.assertIn("/no/such/binary", res.stdout)
+        self.assertIn("Hello from v1", http_get(self.port)[1], "release 2 keeps serving")
+        self.assertEqual(len(slipway_containers(self.engine)), 1)
+
+
 class DockerEngineMissingTest(unittest.TestCase):
     """A docker app on a daemon whose engine cannot be reached fails its deploy, clearly."""
 
