@@ -208,6 +208,7 @@ nlohmann::json ReleaseToJson(const state::Release& r, bool with_spec) {
                       {"finished_at", r.finished_at},
                       {"spec_file", r.spec_file},
                       {"rollback_of", r.rollback_of ? nlohmann::json(*r.rollback_of) : nullptr}};
+  if (!r.image_id.empty()) j["image_id"] = r.image_id;
   if (with_spec) j["spec_yaml"] = r.spec_yaml;
   return j;
 }

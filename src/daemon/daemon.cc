@@ -28,6 +28,8 @@
 #include "daemon/metrics_page.h"
 #include "proxy/proxy_server.h"
 #include "rollout/fleet.h"
+#include "runtime/docker_engine.h"
+#include "runtime/docker_replica.h"
 #include "runtime/subreaper.h"
 #include "slo/slo_sampler.h"
 #include "state/release_store.h"
@@ -57,6 +59,55 @@ Result<int> LockStateDir(const std::string& dir) {
     // Only informational; the lock is what matters.
   }
   return fd;
+}
+
+// Before recovery, while nothing else runs on the loop: the engine's version, and the
+// containers this daemon (its owner label) left, so that their replicas are adopted at once.
+// Bounded; a missing engine only means docker apps cannot run until it is there.
+void TakeContainerCensus(asio::io_context& io, runtime::DockerEngine& engine,
+                         const std::string& owner, runtime::ContainerCensus& census) {
+  std::error_code ec;
+  if (!fs::exists(engine.socket_path(), ec)) {
+    kLog.Info("no Docker engine; apps with an image cannot deploy until one is there",
+              {{"docker_socket", engine.socket_path()}});
+    return;
+  }
+  bool done = false;
+  engine.CheckVersion([&](Result<nlohmann::json> version) {
+    if (!version) {
+      kLog.Warn("Docker engine not usable", {{"error", version.error().message}});
+      done = true;
+      return;
+    }
+    kLog.Info("Docker engine", {{"version", version->value("Version", "?")},
+                                {"api", version->value("ApiVersion", "?")},
+                                {"docker_socket", engine.socket_path()}});
+    engine.ListContainers({{runtime::kLabelOwner, owner}}, [&](Result<nlohmann::json> list) {
+      done = true;
+      if (!list) {
+        kLog.Warn("cannot list containers", {{"error", list.error().message}});
+        return;
+      }
+      for (const auto& c : *list) {
+        runtime::LeftContainer left;
+        left.id = c.value("Id", "");
+        left.running = c.value("State", "") == "running";
+        if (c.contains("Names") && !c["Names"].empty()) left.name = c["Names"][0];
+        if (c.contains("Labels") && c["Labels"].is_object()) {
+          for (const auto& [k, v] : c["Labels"].items()) {
+            if (v.is_string()) left.labels[k] = v.get<std::string>();
+          }
+        }
+        census.Add(std::move(left));
+      }
+    });
+  });
+  auto deadline = std::chrono::steady_clock::now() + runtime::DockerEngine::kBlockingTimeout;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    io.run_one_until(deadline);
+  }
+  if (!done) kLog.Warn("the Docker engine did not answer; containers are not adopted");
+  io.restart();
 }
 
 }  // namespace
@@ -103,6 +154,19 @@ int RunDaemon(const DaemonOptions& options) {
   env.proxy = &proxy;
   env.log_dir = (dir / "logs").string();
   env.flags_dir = (dir / "flags").string();
+  std::string docker_host =
+      options.docker_host.empty() ? runtime::DockerEngine::DefaultHost() : options.docker_host;
+  std::optional<runtime::DockerEngine> docker;
+  runtime::ContainerCensus census;
+  if (auto socket = runtime::DockerEngine::SocketPathOf(docker_host)) {
+    docker.emplace(io, *socket);
+    env.docker = &*docker;
+    env.census = &census;
+    env.docker_owner = dir.string();
+    TakeContainerCensus(io, *docker, env.docker_owner, census);
+  } else {
+    kLog.Warn("no Docker engine", {{"error", socket.error().message}});
+  }
   rollout::Fleet fleet(env);
   state::SloStore slo_store(**store);
   slo::SloSampler slo_sampler({.io = &io, .store = &slo_store, .read_traffic = [&fleet] {
@@ -193,12 +257,17 @@ int RunDaemon(const DaemonOptions& options) {
   fleet.Recover();
   if (Status st = slo_sampler.Start(); !st) {
     kLog.Error("slo: cannot start; no SLO is measured", {{"error", st.error().message}});
+    // Containers of this daemon that no recorded replica claims (made just before a crash, or
+    // whose release no longer runs) would run unsupervised: they go.
+    for (const runtime::LeftContainer& left : census.TakeRemaining()) {
+      kLog.Info("removing a container no replica claims", {{"container", left.name}});
+      docker->RemoveContainer(left.id, true, [](Status) {});
+    }
+    if (Status st = alert_monitor.Start(); !st) {
+      kLog.Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
+    }
+    io.run();
+    return 0;
   }
-  if (Status st = alert_monitor.Start(); !st) {
-    kLog.Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
-  }
-  io.run();
-  return 0;
-}
 
 }  // namespace slipway::daemon

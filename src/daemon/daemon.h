@@ -12,6 +12,8 @@ struct DaemonOptions {
   std::string log_level = "info";  // debug, info, warn or error: the least severe line written
   // "HOST:PORT" of the Prometheus endpoint (GET /metrics); "": none.
   std::string metrics_listen;
+  // The Docker engine for apps with `image:` ("unix:///path"); "": DOCKER_HOST or the default.
+  std::string docker_host;
 };
 
 // Runs until SIGTERM/SIGINT. Returns the process exit code: 2 when --metrics-listen cannot be

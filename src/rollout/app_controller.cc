@@ -17,6 +17,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "rollout/free_port.h"
+#include "rollout/release_image.h"
 #include "rollout/rolling_plan.h"
 #include "spec/delivery_reader.h"
 
@@ -240,6 +241,11 @@ void AppController::PublishPool() {
 void AppController::Reap() {
   units_.remove_if([this](const std::unique_ptr<ReplicaUnit>& u) {
     if (!u->stopped()) return false;
+    // A replica of the release being deployed that can never run stays until the rollout has
+    // seen why (a container's start fails after Start() returned, unlike a spawn's).
+    if (!u->fatal_error().empty() && deploying_release_ && u->release() == *deploying_release_) {
+      return false;
+    }
     (void)env_.store->DeleteReplica(app_, u->name());
     stored_ready_.erase(u->name());
     return true;
@@ -273,6 +279,9 @@ std::unique_ptr<ReplicaUnit> AppController::MakeUnit(std::int64_t release, int i
   config.counters = CountersFor(release);
   // A request is slow against the latency objective of the release that answered it.
   config.counters->SetSlowThreshold(LatencyObjectiveThreshold(spec));
+  config.docker = env_.docker;
+  config.census = env_.census;
+  config.docker_owner = env_.docker_owner;
   return std::make_unique<ReplicaUnit>(*env_.io, std::move(config),
                                        static_cast<UnitListener*>(this));
 }
@@ -395,7 +404,63 @@ void AppController::Drive(std::shared_ptr<Rollout> r) {
 
 void AppController::Deploy(state::Release release, spec::AppSpec spec,
                            std::function<void(Status)> done) {
+  if (!spec.image.empty()) {
+    PinImageThenRoll(std::move(release), std::move(spec), std::move(done));
+    return;
+  }
   Roll(std::move(release), std::move(spec), /*resume=*/false, std::move(done));
+}
+
+void AppController::PinImageThenRoll(state::Release release, spec::AppSpec spec,
+                                     std::function<void(Status)> done) {
+  const std::int64_t number = release.number;
+  deploying_release_ = number;  // a second deploy is refused while the image resolves
+  auto fail = [this, number](const std::string& why, std::function<void(Status)>& finished) {
+    deploying_release_.reset();
+    (void)env_.store->FinishRelease(app_, number, state::Outcome::kFailed, why);
+    Event(number, "deploy.failed", fmt::format("release {} failed: {}", number, why));
+    finished(Status(Error{why}));
+  };
+  if (env_.docker == nullptr) {
+    fail("this daemon has no Docker engine (start it with --docker-host unix:///path/docker.sock)",
+         done);
+    return;
+  }
+  Event(number, "image.resolving",
+        release.image_id.empty()
+            ? fmt::format("release {}: resolving image {}", number, spec.image)
+            : fmt::format("release {}: runs the image release {} pinned: {}", number,
+                          release.rollback_of.value_or(0), release.image_id));
+  auto last_progress = std::make_shared<Clock::time_point>();
+  auto on_progress = [this, number, alive = alive_, last_progress](const std::string& line) {
+    if (!*alive) return;
+    // One line a second at most while bytes move; every status change (no percentage) shows.
+    const bool moving = line.find('%') != std::string::npos;
+    if (moving && Clock::now() - *last_progress < std::chrono::seconds(1)) return;
+    *last_progress = Clock::now();
+    Event(number, "image.pull", "pull: " + line);
+  };
+  const std::string pinned = release.image_id;
+  ResolveReleaseImage(
+      *env_.docker, spec, pinned, on_progress,
+      [this, alive = alive_, release, spec, fail,
+       done = std::move(done)](Result<std::string> id) mutable {
+        if (!*alive) return;
+        if (!id) return fail(id.error().message, done);
+        if (release.image_id.empty()) {
+          if (Status st = env_.store->SetReleaseImage(app_, release.number, *id); !st) {
+            return fail(st.error().message, done);
+          }
+          release.image_id = *id;
+          Event(release.number, "image.pinned",
+                spec.image == *id ? fmt::format("release {} runs image {}", release.number, *id)
+                                  : fmt::format("release {} runs image {} ({})", release.number,
+                                                *id, spec.image));
+        }
+        spec.image_id = *id;
+        deploying_release_.reset();
+        Roll(std::move(release), std::move(spec), /*resume=*/false, std::move(done));
+      });
 }
 
 void AppController::Resume(state::Release release, spec::AppSpec spec,
@@ -415,14 +480,16 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
                            (spec.strategy != spec::Strategy::kRolling || release.rollback_of);
   if (progressive) {
     Event(number, "deploy.started",
-          fmt::format("release {}: {} replica(s) of {}, {}", number, spec.replicas, spec.command,
+          fmt::format("release {}: {} replica(s) of {}, {}", number, spec.replicas,
+                      spec.image.empty() ? spec.command : "image " + spec.image,
                       release.rollback_of ? "rollback" : spec::StrategyName(spec.strategy)));
   } else {
     Event(number, resume ? "resume.started" : "deploy.started",
           fmt::format("{}release {}: {} replica(s) of {}, rolling (max surge {}, max unavailable "
                       "{}, ready deadline {})",
                       resume ? "daemon restarted; bringing back " : "", number, spec.replicas,
-                      spec.command, spec.rolling.max_surge, spec.rolling.max_unavailable,
+                      spec.image.empty() ? spec.command : "image " + spec.image,
+                      spec.rolling.max_surge, spec.rolling.max_unavailable,
                       FormatDuration(spec.rolling.ready_deadline)));
   }
   auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));

@@ -35,6 +35,10 @@ struct AppEnv {
   std::string flags_dir;  // <state-dir>/flags; <flags_dir>/<app>.json holds the app's flags
   // Called after an event of `app` is stored (wakes API clients that wait for events).
   std::function<void(const std::string& app)> on_event;
+  // The docker driver: null when the daemon has no engine (a docker app's deploy then fails).
+  runtime::DockerEngine* docker = nullptr;
+  runtime::ContainerCensus* census = nullptr;  // containers left at start-up, for adoption
+  std::string docker_owner;                    // the owner label of this daemon's containers
 };
 
 // What the SLO sampler reads of one app, once a second (see slo::SloSampler).
@@ -158,6 +162,9 @@ class AppController : private UnitListener {
   void Reap();
   void Roll(state::Release release, spec::AppSpec spec, bool resume,
             std::function<void(Status)> done);
+  // Docker releases: pins the image (release_image.h), then Roll()s; records a failure itself.
+  void PinImageThenRoll(state::Release release, spec::AppSpec spec,
+                        std::function<void(Status)> done);
 
   AppEnv env_;
   std::string app_;

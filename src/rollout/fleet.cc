@@ -100,6 +100,7 @@ void Fleet::Recover() {
         kLog.Error("stored spec no longer parses", {{"app", name}, {"release", number}});
         return std::nullopt;
       }
+      parsed.spec->image_id = (*rel)->image_id;  // docker: what its containers run
       return std::make_pair(**rel, *parsed.spec);
     };
     // Every replica a previous daemon left running is adopted by its release's spec; those of
@@ -257,6 +258,7 @@ Outcome<state::Release> Fleet::Rollback(const std::string& app, std::optional<st
   release.base_dir = target->base_dir;
   release.created_by = who;
   release.rollback_of = target->number;
+  release.image_id = target->image_id;  // docker: exactly the image that release ran
   return StartRelease(release, nullptr);
 }
 

@@ -1,6 +1,7 @@
 #include "rollout/replica_unit.h"
 
 #include "proxy/balancer.h"
+#include "runtime/process_replica.h"
 
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
@@ -92,9 +93,49 @@ Status ReplicaUnit::Prepare() {
   launch.log_labels = {config_.app, config_.release, config_.index};
   launch.stop_signal = s.stop.signal;
   launch.grace_period = s.stop.grace_period;
+  if (!s.image.empty()) {
+    if (config_.docker == nullptr) {
+      return Error{"this daemon has no Docker engine configured (see --docker-host)"};
+    }
+    process_ = std::make_unique<runtime::DockerReplica>(
+        io_, config_.docker, config_.census, ContainerSpecFor(launch),
+        static_cast<runtime::ReplicaObserver*>(this));
+    return Status(Ok());
+  }
   process_ = std::make_unique<runtime::ProcessReplica>(
       io_, std::move(launch), static_cast<runtime::ReplicaObserver*>(this));
   return Status(Ok());
+}
+
+// The container form of the launch spec: the image's entrypoint, CMD, USER and WORKDIR unless
+// the spec replaces them; the flags file is a host path, so only the SLIPWAY_FLAG_* variables go.
+runtime::ContainerSpec ReplicaUnit::ContainerSpecFor(const runtime::LaunchSpec& launch) const {
+  const spec::AppSpec& s = config_.spec;
+  runtime::ContainerSpec c;
+  c.name = "slipway-" + name_;
+  c.app = config_.app;
+  c.release = config_.release;
+  c.replica = config_.index;
+  c.owner = config_.docker_owner;
+  c.image = s.image_id.empty() ? s.image : s.image_id;
+  if (!s.command.empty()) c.entrypoint = s.command;
+  if (s.args_given || !s.command.empty()) c.args = s.args;
+  c.env = launch.env;
+  c.env.erase("PATH");
+  c.env.erase("SLIPWAY_FLAGS_FILE");
+  if (s.user_given) c.user = s.group ? s.user + ":" + *s.group : s.user;
+  if (s.workdir_given) c.workdir = s.workdir;
+  c.limits = s.limits;
+  c.host_network = s.docker.network == spec::DockerNetwork::kHost;
+  c.port = config_.port;
+  c.read_only_rootfs = s.docker.read_only;
+  c.cap_add = s.docker.cap_add;
+  c.volumes = s.docker.volumes;
+  c.stop_signal = s.stop.signal_name;
+  c.grace_period = s.stop.grace_period;
+  c.log_path = launch.log_path;
+  c.log_max_bytes = launch.log_max_bytes;
+  return c;
 }
 
 Status ReplicaUnit::Start() {
@@ -311,6 +352,13 @@ nlohmann::json ReplicaUnit::ToJson() const {
   j["ejected"] = proxy::Balancer::Ejected(*backend_, std::chrono::steady_clock::now());
   if (!last_exit_.empty()) j["last_exit"] = last_exit_;
   if (!fatal_error_.empty()) j["error"] = fatal_error_;
+  if (auto* docker = dynamic_cast<const runtime::DockerReplica*>(process_.get())) {
+    j["driver"] = "docker";
+    j["container"] = docker->container_id();
+    j["image"] = docker->spec().image;
+  } else {
+    j["driver"] = "process";
+  }
   if (process_) {
     const runtime::LimitsReport& l = process_->limits();
     j["limits"] = {{"cgroup", l.cgroup_layout},

@@ -17,8 +17,9 @@
 #include "metrics/release_window.h"
 #include "metrics/request_counters.h"
 #include "proxy/backend_pool.h"
+#include "runtime/docker_replica.h"
 #include "runtime/process_identity.h"
-#include "runtime/process_replica.h"
+#include "runtime/replica.h"
 #include "spec/app_spec.h"
 
 namespace slipway::rollout {
@@ -49,6 +50,11 @@ struct UnitConfig {
   std::map<std::string, std::string> flags;            // SLIPWAY_FLAG_<NAME> values at start
   std::shared_ptr<metrics::ReleaseWindow> window;      // the release's proxy counts
   std::shared_ptr<metrics::RequestCounters> counters;  // the release's /metrics counts
+  // The docker driver (spec.image set): the engine, the containers left at start-up, and the
+  // owner label of this daemon's containers. Unused by the process driver.
+  runtime::DockerEngine* docker = nullptr;
+  runtime::ContainerCensus* census = nullptr;
+  std::string docker_owner;
 };
 
 class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsumer {
@@ -61,7 +67,8 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
   ReplicaUnit(const ReplicaUnit&) = delete;
   ReplicaUnit& operator=(const ReplicaUnit&) = delete;
 
-  // Spawns the process; an error means it cannot run at all (bad user, missing binary, ...).
+  // Spawns the process (or creates the container: spec().image set); an error means it cannot
+  // run at all (bad user, missing binary, no Docker engine, ...).
   Status Start();
   // Takes over the running process a previous daemon spawned for this replica (see
   // runtime::ProcessReplica::Adopt); probes start at once. `was_ready`: it passed readiness
@@ -103,6 +110,7 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
   void OnHealthy() override;
   void OnUnhealthy(const health::ProbeResult& last) override;
   Status Prepare();
+  runtime::ContainerSpec ContainerSpecFor(const runtime::LaunchSpec& launch) const;
   void SetReady(bool ready);
   void StartProbes();
   void StopProbes();
@@ -114,7 +122,7 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
   UnitListener* listener_;
   std::string name_;
   std::shared_ptr<proxy::Backend> backend_;
-  std::unique_ptr<runtime::ProcessReplica> process_;
+  std::unique_ptr<runtime::Replica> process_;  // a ProcessReplica or a DockerReplica
   std::unique_ptr<health::ProbeLoop> readiness_;
   std::unique_ptr<health::ProbeLoop> liveness_;
   class LivenessConsumer;

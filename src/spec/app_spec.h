@@ -301,9 +301,41 @@ struct SloSpec {
   bool empty() const { return !availability && !latency && !error_rate; }
 };
 
+// A named Docker volume mounted into every container of the app (persistent data).
+struct VolumeMount {
+  std::string name;    // [a-zA-Z0-9][a-zA-Z0-9_.-]*
+  std::string target;  // absolute path inside the container
+  bool read_only = false;
+};
+
+enum class DockerNetwork {
+  kHost,    // `host`: the host's network; the app listens on 127.0.0.1:$PORT
+  kBridge,  // `bridge`: Docker's bridge; $PORT inside is published on 127.0.0.1:$PORT
+};
+
+// The `docker:` block: options of the docker driver (only with `image:`).
+struct DockerOptions {
+  DockerNetwork network = DockerNetwork::kHost;
+  bool read_only = false;            // read-only root filesystem
+  std::vector<std::string> cap_add;  // capabilities kept (without CAP_); all others dropped
+  std::vector<VolumeMount> volumes;
+};
+
 struct AppSpec {
   std::string app;      // [a-z0-9][a-z0-9-]{0,62}
-  std::string command;  // absolute after resolution (CLI resolves ./x)
+  std::string command;  // absolute after resolution (CLI resolves ./x); with image: optional,
+                        // a path inside the image replacing its ENTRYPOINT
+  // A container image: selects the docker driver. A digest reference (name@sha256:...) or an
+  // image ID (sha256:...); a tag only with allow_mutable_tag. "": the process driver.
+  std::string image;
+  bool allow_mutable_tag = false;
+  DockerOptions docker;
+  bool args_given = false;     // `args:` written (docker: else the image's CMD)
+  bool user_given = false;     // `user:` written (docker: else the image's USER)
+  bool workdir_given = false;  // `workdir:` written (docker: else the image's WORKDIR)
+  // Not from the YAML: the image ID the release pinned when it was deployed (set by the rollout
+  // from the stored release; a rollback reuses it).
+  std::string image_id;
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // PORT is reserved: Slipway sets it
   int replicas = 1;                        // 1..100

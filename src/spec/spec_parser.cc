@@ -19,6 +19,7 @@
 #include "spec/alerts_reader.h"
 #include "spec/delivery_reader.h"
 #include "spec/did_you_mean.h"
+#include "spec/docker_reader.h"
 #include "spec/slo_reader.h"
 #include "spec/spec_checks.h"
 #include "spec/yaml_reader.h"
@@ -28,10 +29,18 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kTopLevelKeys[] = {
-    "app",        "command", "args",     "env",       "replicas", "user", "group",
-    "allow_root", "workdir", "limits",   "readiness", "liveness", "stop", "strategy",
-    "proxy",      "logs",    "analysis", "flags",     "alerts",   "slo"};
+constexpr std::string_view kTopLevelKeys[] = {"app",        "command",
+                                              "image",      "args",
+                                              "env",        "replicas",
+                                              "user",       "group",
+                                              "allow_root", "workdir",
+                                              "limits",     "readiness",
+                                              "liveness",   "stop",
+                                              "strategy",   "proxy",
+                                              "logs",       "analysis",
+                                              "flags",      "alerts",
+                                              "slo",        "allow_mutable_tag",
+                                              "docker"};
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.
 constexpr std::string_view kProbeKeys[] = {
@@ -145,10 +154,22 @@ class SpecReader {
     AppSpec spec;
     MappingReader top(root, "", kTopLevelKeys, diagnostics_);
     top.Require("app");
-    top.Require("command");
+    // An image brings its own entrypoint: `command` then only replaces it.
+    const bool has_image = top.Find("image") != nullptr;
+    if (!has_image) top.Require("command");
     if (auto app = top.String("app")) ReadAppName(*app, spec);
-    if (auto command = top.String("command")) ReadCommand(*command, spec);
-    if (auto args = top.StringList("args")) spec.args = std::move(*args);
+    ReadDocker(top, spec, diagnostics_);
+    if (auto command = top.String("command")) {
+      if (has_image) {
+        ReadImageCommand(*command, spec);
+      } else {
+        ReadCommand(*command, spec);
+      }
+    }
+    if (auto args = top.StringList("args")) {
+      spec.args = std::move(*args);
+      spec.args_given = true;
+    }
     if (auto env = top.Mapping("env", {})) ReadEnv(*env, spec);
     if (auto replicas = top.Integer("replicas", 1, 100)) {
       spec.replicas = static_cast<int>(*replicas);
@@ -160,6 +181,7 @@ class SpecReader {
                          "workdir: " + Quoted(workdir->value) + " must be an absolute path");
       } else {
         spec.workdir = workdir->value;
+        spec.workdir_given = true;
       }
     }
     if (auto limits = top.Mapping("limits", kLimitsKeys)) ReadLimits(*limits, spec.limits);
@@ -211,6 +233,17 @@ class SpecReader {
     spec.command = path.lexically_normal().string();
   }
 
+  // With an image the command is a path inside it, taken as written (no base directory).
+  void ReadImageCommand(const Text& command, AppSpec& spec) {
+    if (command.value.empty() || command.value[0] != '/') {
+      diagnostics_.Add(command.mark, "command: " + Quoted(command.value) +
+                                         " must be an absolute path inside the image (e.g. "
+                                         "/hello), or left out to run the image's ENTRYPOINT");
+      return;
+    }
+    spec.command = command.value;
+  }
+
   void ReadEnv(const MappingReader& env, AppSpec& spec) {
     for (const Field& var : env.fields()) {
       if (var.name == "PORT") {
@@ -250,6 +283,7 @@ class SpecReader {
                          "nobody)");
       } else {
         spec.user = user->value;
+        spec.user_given = true;
       }
     }
     if (auto group = top.String("group")) {

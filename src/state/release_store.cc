@@ -302,6 +302,17 @@ CREATE TABLE slo_minutes (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX slo_minutes_by_minute ON slo_minutes (minute);
 )sql",
+    // v5: the image a docker release runs, pinned by ID when it is deployed (a rollback copies
+    // it), set once while the release deploys and never changed after.
+    R"sql(
+ALTER TABLE releases ADD COLUMN image_id TEXT;
+
+CREATE TRIGGER releases_image_once BEFORE UPDATE OF image_id ON releases
+WHEN OLD.image_id IS NOT NULL OR OLD.outcome <> 'deploying'
+BEGIN
+  SELECT RAISE(ABORT, 'a release pins its image once, while it deploys');
+END;
+)sql",
 };
 
 constexpr int kBusyTimeoutMs = 5000;
@@ -323,7 +334,7 @@ const char* DesiredName(DesiredState d) {
 
 constexpr std::string_view kReleaseColumns =
     "app, number, spec_yaml, spec_file, base_dir, created_by, created_at, rollback_of, "
-    "outcome, reason, finished_at";
+    "outcome, reason, finished_at, image_id";
 
 Release ReadRelease(const Statement& s) {
   Release r;
@@ -338,6 +349,7 @@ Release ReadRelease(const Statement& s) {
   r.outcome = ParseOutcome(s.Text(8));
   r.reason = s.Text(9);
   r.finished_at = s.Text(10);
+  r.image_id = s.Text(11);
   return r;
 }
 
@@ -490,7 +502,7 @@ Result<Release> ReleaseStore::CreateRelease(const NewRelease& nr) {
   auto insert = Statement::Prepare(
       db_,
       "INSERT INTO releases (app, number, spec_yaml, spec_file, base_dir, created_by, "
-      "created_at, rollback_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "created_at, rollback_of, image_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!insert) return insert.error();
   insert->Bind(1, nr.app)
       .Bind(2, number)
@@ -500,6 +512,11 @@ Result<Release> ReleaseStore::CreateRelease(const NewRelease& nr) {
       .Bind(6, nr.created_by)
       .Bind(7, now)
       .Bind(8, nr.rollback_of);
+  if (nr.image_id.empty()) {
+    insert->BindNull(9);
+  } else {
+    insert->Bind(9, nr.image_id);
+  }
   if (auto s = insert->Run(); !s) return s.error();
   if (auto s = tx->Commit(); !s) return s.error();
 
@@ -512,7 +529,21 @@ Result<Release> ReleaseStore::CreateRelease(const NewRelease& nr) {
   r.created_by = nr.created_by;
   r.created_at = now;
   r.rollback_of = nr.rollback_of;
+  r.image_id = nr.image_id;
   return r;
+}
+
+Status ReleaseStore::SetReleaseImage(const std::string& app, int64_t number,
+                                     const std::string& image_id) {
+  auto update =
+      Statement::Prepare(db_, "UPDATE releases SET image_id = ?3 WHERE app = ?1 AND number = ?2");
+  if (!update) return update.error();
+  update->Bind(1, app).Bind(2, number).Bind(3, image_id);
+  if (auto s = update->Run(); !s) {
+    return Error{"state: cannot pin the image of " + ReleaseName(app, number) + ": " +
+                 s.error().message};
+  }
+  return Ok();
 }
 
 Status ReleaseStore::FinishRelease(const std::string& app, int64_t number, Outcome outcome,

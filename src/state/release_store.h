@@ -37,6 +37,7 @@ struct NewRelease {
   std::string base_dir;                // for relative paths in the spec
   std::string created_by;              // "user (uid N)"
   std::optional<int64_t> rollback_of;  // set for `slipway rollback`
+  std::string image_id;                // docker: the pinned image ("" : resolved at deploy)
 };
 
 struct Release {
@@ -51,6 +52,7 @@ struct Release {
   Outcome outcome = Outcome::kDeploying;
   std::string reason;       // why it failed (empty on success)
   std::string finished_at;  // empty while deploying
+  std::string image_id;     // docker: the image ID it runs ("sha256:..."); "" for processes
 };
 
 // What the metrics need of a release: no spec text.
@@ -180,6 +182,8 @@ class ReleaseStore {
   // Moves a deploying release to its final outcome; an error if it is already final.
   Status FinishRelease(const std::string& app, int64_t number, Outcome outcome,
                        const std::string& reason);
+  // Pins the image a deploying docker release runs (once; schema v5 refuses a second time).
+  Status SetReleaseImage(const std::string& app, int64_t number, const std::string& image_id);
   Result<std::vector<Release>> ListReleases(const std::string& app);  // oldest first
   Result<std::optional<Release>> GetRelease(const std::string& app, int64_t number);
   Result<std::vector<ReleaseSummary>> ListReleaseSummaries(const std::string& app);  // oldest first

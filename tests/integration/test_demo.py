@@ -3,6 +3,7 @@ it promises: v2 shipped under load with no failed request, v3 refused, a failing
 aborted by its analysis with no failed request, rollback to v1."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -28,6 +29,12 @@ class DemoTest(unittest.TestCase):
         self.assertIn("Rolling hello back to release 1 as release 5", out)
         self.assertIn("Hello from v1", out.split("7. Roll back")[1])
         self.assertIn("Demo done.", out)
+        if shutil.which("dockerd"):
+            tail = out.split("10. The same app as containers")[1]
+            self.assertIn("OK: release 1 of hello-docker is serving.", tail)
+            self.assertIn("Hello from v1-container", tail)
+            self.assertIn("User 65534:65534  SecurityOpt ['no-new-privileges']  CapDrop ['ALL']  "
+                          "ReadonlyRootfs True", tail)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ class ReleaseStoreTest : public TempStoreTest {
                   .spec_file = "/srv/" + app + "/slipway.yaml",
                   .base_dir = "/srv/" + app,
                   .created_by = "alice (uid 1000)",
-                  .rollback_of = rollback_of};
+                  .rollback_of = rollback_of,
+                  .image_id = ""};
     auto r = store_->CreateRelease(nr);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.ok() ? *r : Release{};
@@ -150,7 +151,7 @@ TEST_F(ReleaseStoreTest, UsesWalAndTheLatestSchemaVersion) {
     return v;
   };
   EXPECT_EQ(query("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(query("PRAGMA user_version"), "4");
+  EXPECT_EQ(query("PRAGMA user_version"), "5");
   sqlite3_close(db);
 }
 
@@ -205,6 +206,35 @@ TEST_F(ReleaseStoreTest, SchemaForbidsRewritingEvents) {
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].message, "hi");
+}
+
+TEST_F(ReleaseStoreTest, ADockerReleasePinsItsImageOnceWhileDeploying) {
+  const std::string v1 = "sha256:" + std::string(64, 'a');
+  Create("web");
+  EXPECT_EQ(store_->GetRelease("web", 1)->value().image_id, "");
+  ASSERT_TRUE(store_->SetReleaseImage("web", 1, v1).ok());
+  EXPECT_EQ(store_->GetRelease("web", 1)->value().image_id, v1);
+  auto again = store_->SetReleaseImage("web", 1, "sha256:" + std::string(64, 'b'));
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("pins its image once"), std::string::npos)
+      << again.error().message;
+  ASSERT_TRUE(store_->FinishRelease("web", 1, Outcome::kSucceeded, "").ok());
+
+  // A rollback carries the image of the release it goes back to, from its creation.
+  NewRelease rollback{.app = "web",
+                      .spec_yaml = "app: web\n",
+                      .spec_file = "/srv/web/slipway.yaml",
+                      .base_dir = "/srv/web",
+                      .created_by = "alice (uid 1000)",
+                      .rollback_of = 1,
+                      .image_id = v1};
+  auto r2 = store_->CreateRelease(rollback);
+  ASSERT_TRUE(r2.ok()) << r2.error().message;
+  EXPECT_EQ(r2->image_id, v1);
+  EXPECT_EQ(store_->ListReleases("web")->back().image_id, v1);
+  Create("web");
+  ASSERT_TRUE(store_->FinishRelease("web", 3, Outcome::kFailed, "x").ok());
+  EXPECT_FALSE(store_->SetReleaseImage("web", 3, v1).ok()) << "a finished release is frozen";
 }
 
 TEST_F(ReleaseStoreTest, FinishReleaseOnlyOnce) {

@@ -1,0 +1,67 @@
+#include "rollout/release_image.h"
+
+#include <memory>
+
+#include "runtime/container_spec.h"
+
+namespace slipway::rollout {
+
+namespace {
+
+// Checks the inspected image's user against the spec; the image ID.
+Result<std::string> Accept(const spec::AppSpec& spec, const std::string& ref,
+                           const nlohmann::json& image) {
+  std::string image_user;
+  if (image.contains("Config") && image["Config"].is_object()) {
+    image_user = image["Config"].value("User", "");
+  }
+  std::string user = spec.user_given ? spec.user : "";
+  auto checked = runtime::ContainerUser(user, spec.allow_root, image_user, ref);
+  if (!checked) return checked.error();
+  return image.value("Id", "");
+}
+
+}  // namespace
+
+bool NamesRegistry(const std::string& ref) {
+  auto slash = ref.find('/');
+  if (slash == std::string::npos) return false;
+  std::string host = ref.substr(0, slash);
+  return host.find('.') != std::string::npos || host.find(':') != std::string::npos ||
+         host == "localhost";
+}
+
+void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spec,
+                         const std::string& pinned,
+                         std::function<void(const std::string& line)> on_progress,
+                         std::function<void(Result<std::string>)> done) {
+  if (!pinned.empty()) {
+    engine.InspectImage(pinned, [spec, pinned, done](Result<nlohmann::json> image) {
+      if (!image) {
+        return done(Error{"the image this release pinned (" + pinned +
+                          ") is not on the Docker engine any more: " + image.error().message});
+      }
+      done(Accept(spec, pinned, *image));
+    });
+    return;
+  }
+  const std::string ref = spec.image;
+  engine.InspectImage(ref, [&engine, spec, ref, on_progress, done](Result<nlohmann::json> image) {
+    if (image) return done(Accept(spec, ref, *image));
+    const std::string why = image.error().message;
+    if (why.find("No such image") == std::string::npos) return done(image.error());
+    if (!NamesRegistry(ref)) {
+      return done(Error{why + " (the reference names no registry to pull it from; build or "
+                              "load the image on this engine first)"});
+    }
+    engine.PullImage(ref, on_progress, [&engine, spec, ref, done](Status pulled) {
+      if (!pulled) return done(pulled.error());
+      engine.InspectImage(ref, [spec, ref, done](Result<nlohmann::json> after) {
+        if (!after) return done(after.error());
+        done(Accept(spec, ref, *after));
+      });
+    });
+  });
+}
+
+}  // namespace slipway::rollout

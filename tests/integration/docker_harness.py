@@ -1,0 +1,182 @@
+"""A private Docker engine for the docker driver's tests: one dockerd per test class with its
+own data root, exec root and socket (host networking only, so no bridge or iptables of its
+own), spoken to through the Engine API with the standard library (HTTP over its Unix socket).
+Images are built here through POST /build from a tar context: examples/hello/Dockerfile plus the
+static hello binary. Everything it starts is removed in stop(), also after a failed test."""
+
+import http.client
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.parse
+
+from harness import HELLO, wait_until
+
+API = "/v1.41"
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOCKERFILE = os.path.join(HERE, "..", "..", "examples", "hello", "Dockerfile")
+HELLO_STATIC = os.environ.get("HELLO_STATIC_BIN") or os.path.join(
+    os.path.dirname(HELLO or "."), "hello-static")
+
+
+def dockerd_path():
+    """dockerd's path, or None when it is not installed (the only reason to skip)."""
+    return shutil.which("dockerd") or (
+        "/usr/sbin/dockerd" if os.path.exists("/usr/sbin/dockerd") else None)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("docker", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+class Engine:
+    """The Engine API of one dockerd."""
+
+    def __init__(self, socket_path):
+        self.socket_path = socket_path
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        conn = _UnixConnection(self.socket_path, timeout)
+        try:
+            data = body
+            hdrs = dict(headers or {})
+            if isinstance(body, (dict, list)):
+                data = json.dumps(body).encode()
+                hdrs["Content-Type"] = "application/json"
+            conn.request(method, API + path, body=data, headers=hdrs)
+            res = conn.getresponse()
+            raw = res.read()
+            return res.status, raw
+        finally:
+            conn.close()
+
+    def json(self, method, path, body=None, ok=(200, 201, 204)):
+        status, raw = self.request(method, path, body)
+        if status not in ok:
+            raise AssertionError(f"{method} {path}: HTTP {status}: {raw[:500]!r}")
+        return json.loads(raw) if raw.strip() else None
+
+    def ping(self):
+        status, raw = self.request("GET", "/_ping", timeout=2)
+        return status == 200 and raw == b"OK"
+
+    def build_hello(self, tag, label, dockerfile=None):
+        """Builds examples/hello/Dockerfile (or the `dockerfile` text) with the static hello as
+        `tag`; a distinct `label` gives each tag its own image ID. Returns the image ID."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            if dockerfile is None:
+                tar.add(DOCKERFILE, arcname="Dockerfile")
+            else:
+                data = dockerfile.encode()
+                info = tarfile.TarInfo("Dockerfile")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            info = tar.gettarinfo(HELLO_STATIC, arcname="hello")
+            info.mode = 0o755
+            with open(HELLO_STATIC, "rb") as f:
+                tar.addfile(info, f)
+        labels = urllib.parse.quote(json.dumps({"org.slipway.test": label}))
+        status, raw = self.request(
+            "POST", f"/build?t={urllib.parse.quote(tag)}&labels={labels}&rm=1",
+            body=buf.getvalue(), headers={"Content-Type": "application/x-tar"}, timeout=120)
+        if status != 200:
+            raise AssertionError(f"build {tag}: HTTP {status}: {raw[:500]!r}")
+        for line in raw.decode().splitlines():
+            if line.strip() and "error" in json.loads(line):
+                raise AssertionError(f"build {tag}: {line}")
+        return self.image_id(tag)
+
+    def image_id(self, ref):
+        return self.json("GET", f"/images/{ref}/json")["Id"]
+
+    def tag(self, image, repo, tag):
+        self.json("POST", f"/images/{image}/tag?repo={repo}&tag={tag}")
+
+    def containers(self, label="slipway.app"):
+        filters = urllib.parse.quote(json.dumps({"label": [label]}))
+        return self.json("GET", f"/containers/json?all=1&filters={filters}")
+
+    def inspect(self, container):
+        return self.json("GET", f"/containers/{container}/json")
+
+    def remove_all(self):
+        for c in self.containers():
+            self.request("DELETE", f"/containers/{c['Id']}?force=1&v=1")
+
+
+class TestDockerd:
+    """Starts dockerd in a temp dir; stop() kills it and deletes what it made."""
+
+    def __init__(self):
+        # Short: the exec root holds Unix sockets (108-byte path limit).
+        self.dir = tempfile.mkdtemp(prefix="sw-dk-", dir="/tmp")
+        self.socket = os.path.join(self.dir, "docker.sock")
+        self.proc = None
+        self.engine = Engine(self.socket)
+
+    @property
+    def host(self):
+        return "unix://" + self.socket
+
+    def start(self):
+        log = open(os.path.join(self.dir, "dockerd.log"), "ab")
+        self.proc = subprocess.Popen(
+            [dockerd_path(), "--data-root", os.path.join(self.dir, "data"),
+             "--exec-root", os.path.join(self.dir, "exec"), "-H", self.host,
+             "--pidfile", os.path.join(self.dir, "docker.pid"),
+             "--iptables=false", "--ip-forward=false", "--bridge=none"],
+            stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        try:
+            wait_until(lambda: self.proc.poll() is None and os.path.exists(self.socket)
+                       and self.engine.ping(), 60, "dockerd to answer /_ping")
+        except AssertionError:
+            print(self.log()[-4000:])
+            self.stop()
+            raise
+        return self
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "dockerd.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.engine.remove_all()
+            except Exception:  # noqa: BLE001 - the engine may already be unusable
+                pass
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+        # dockerd leaves its network namespace (exec/netns/default) and overlay mounts behind.
+        for sub in ("exec", "data"):
+            subprocess.run(["umount", "-R", "-l", os.path.join(self.dir, sub)],
+                           capture_output=True)
+        with open("/proc/mounts") as f:
+            for line in f:
+                mount = line.split()[1]
+                if mount.startswith(self.dir + "/"):
+                    subprocess.run(["umount", "-l", mount], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)

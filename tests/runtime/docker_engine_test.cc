@@ -1,0 +1,295 @@
+// DockerEngine against a scripted stand-in for dockerd on a Unix socket (no daemon): requests
+// carry the pinned API version, chunked answers are reassembled however they are split, errors
+// carry Docker's message, streams deliver as they arrive.
+#include "runtime/docker_engine.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/docker_stream.h"
+
+namespace slipway::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers one connection per scripted answer, in order; each answer is a list of pieces
+// written with a short pause between them (so the client reads them separately).
+class ScriptedEngine {
+ public:
+  explicit ScriptedEngine(std::vector<std::vector<std::string>> answers)
+      : answers_(std::move(answers)) {
+    char tmpl[] = "/tmp/sw-fake-docker-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/docker.sock";
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path_.c_str());
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedEngine() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    std::filesystem::remove_all(dir_);
+  }
+  const std::string& path() const { return path_; }
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void Serve() {
+    for (const auto& pieces : answers_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
+      }
+      auto length_at = request.find("Content-Length: ");
+      if (length_at != std::string::npos) {
+        std::size_t length = std::strtoul(request.c_str() + length_at + 16, nullptr, 10);
+        std::size_t body_at = request.find("\r\n\r\n") + 4;
+        while (request.size() < body_at + length) {
+          ssize_t n = ::read(c, buf, sizeof buf);
+          if (n <= 0) break;
+          request.append(buf, static_cast<std::size_t>(n));
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(request);
+      }
+      for (const std::string& piece : pieces) {
+        if (::write(c, piece.data(), piece.size()) < 0) break;
+        std::this_thread::sleep_for(5ms);
+      }
+      ::close(c);
+    }
+  }
+
+  std::vector<std::vector<std::string>> answers_;
+  std::string dir_;
+  std::string path_;
+  int fd_ = -1;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+};
+
+std::string Chunk(const std::string& data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+constexpr const char* kChunkedHead =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+std::string Frame(int stream, const std::string& payload) {
+  std::string f(8, '\0');
+  f[0] = static_cast<char>(stream);
+  f[7] = static_cast<char>(payload.size());
+  return f + payload;
+}
+
+void RunUntil(boost::asio::io_context& io, const bool& done) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done && std::chrono::steady_clock::now() < deadline) io.run_one_for(100ms);
+  ASSERT_TRUE(done) << "no answer within 10s";
+}
+
+TEST(DockerEngineTest, ReassemblesAChunkedJsonAnswerAndPinsTheApiVersion) {
+  std::string body = R"([{"Id":"abc","State":"running","Labels":{"slipway.app":"hello"}}])";
+  ScriptedEngine fake({{kChunkedHead, Chunk(body.substr(0, 7)), Chunk(body.substr(7, 20)),
+                        Chunk(body.substr(27)) + "0\r\n\r\n"}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  bool done = false;
+  Result<nlohmann::json> got = Error{"not called"};
+  engine.ListContainers({{"slipway.owner", "/srv/state"}}, [&](Result<nlohmann::json> r) {
+    got = std::move(r);
+    done = true;
+  });
+  RunUntil(io, done);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ((*got)[0]["Id"], "abc");
+  ASSERT_EQ(fake.requests().size(), 1u);
+  const std::string request = fake.requests()[0];
+  EXPECT_TRUE(request.starts_with("GET /v1.41/containers/json?all=1&filters=")) << request;
+  EXPECT_NE(request.find("slipway.owner%3D%2Fsrv%2Fstate"), std::string::npos) << request;
+}
+
+TEST(DockerEngineTest, AnErrorCarriesDockersMessage) {
+  ScriptedEngine fake(
+      {{"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+        "Content-Length: 37\r\n\r\n{\"message\":\"No such image: hello:v9\"}"}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  bool done = false;
+  Result<nlohmann::json> got = nlohmann::json();
+  engine.InspectImage("hello:v9", [&](Result<nlohmann::json> r) {
+    got = std::move(r);
+    done = true;
+  });
+  RunUntil(io, done);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().message, "No such image: hello:v9");
+  EXPECT_TRUE(fake.requests()[0].starts_with("GET /v1.41/images/hello:v9/json HTTP/1.1"));
+}
+
+TEST(DockerEngineTest, AMissingSocketSaysWhichEngineCannotBeReached) {
+  boost::asio::io_context io;
+  DockerEngine engine(io, "/nonexistent/docker.sock");
+  bool done = false;
+  Status got = Ok();
+  engine.Ping([&](Status st) {
+    got = std::move(st);
+    done = true;
+  });
+  RunUntil(io, done);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().message,
+            "cannot reach the Docker engine at /nonexistent/docker.sock: connect: No such file or "
+            "directory");
+}
+
+TEST(DockerEngineTest, LogsArriveAsTheyStreamWithFramesAcrossChunks) {
+  std::string frames = Frame(1, "2026-12-01T11:00:00.1Z hello v1 listening\n") +
+                       Frame(2, "2026-12-01T11:00:00.2Z a warning\n");
+  ScriptedEngine fake({{kChunkedHead, Chunk(frames.substr(0, 5)), Chunk(frames.substr(5, 40)),
+                        Chunk(frames.substr(45)), "0\r\n\r\n"}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  MultiplexDecoder decoder;
+  std::vector<std::string> lines;
+  bool done = false;
+  auto stream = engine.FollowLogs(
+      "abc", "1796122800.000000001",
+      [&](std::string_view bytes) {
+        decoder.Feed(bytes, [&](int s, std::string_view payload) {
+          lines.push_back(std::to_string(s) + " " + std::string(payload));
+        });
+      },
+      [&](Status st) {
+        EXPECT_TRUE(st) << st.error().message;
+        done = true;
+      });
+  RunUntil(io, done);
+  EXPECT_EQ(lines, (std::vector<std::string>{"1 2026-12-01T11:00:00.1Z hello v1 listening\n",
+                                             "2 2026-12-01T11:00:00.2Z a warning\n"}));
+  EXPECT_NE(
+      fake.requests()[0].find("/v1.41/containers/abc/logs?follow=1&stdout=1&stderr=1&timestamps=1"
+                              "&since=1796122800.000000001"),
+      std::string::npos);
+}
+
+TEST(DockerEngineTest, WaitSaysWhenItWatchesThenGivesTheExitCode) {
+  ScriptedEngine fake({{kChunkedHead, Chunk(R"({"StatusCode":3,"Error":null})") + "0\r\n\r\n"}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  std::vector<std::string> order;
+  bool done = false;
+  engine.WaitContainer(
+      "abc", "next-exit", [&] { order.push_back("waiting"); },
+      [&](Result<int> code) {
+        order.push_back(code ? "exit " + std::to_string(*code) : code.error().message);
+        done = true;
+      });
+  RunUntil(io, done);
+  EXPECT_EQ(order, (std::vector<std::string>{"waiting", "exit 3"}));
+  EXPECT_TRUE(fake.requests()[0].starts_with(
+      "POST /v1.41/containers/abc/wait?condition=next-exit HTTP/1.1"));
+}
+
+TEST(DockerEngineTest, PullReportsProgressLinesAndFailsWithTheErrorObject) {
+  ScriptedEngine fake(
+      {{kChunkedHead,
+        Chunk("{\"status\":\"Pulling from hello\",\"id\":\"v1\"}\r\n{\"status\":\"Downl"),
+        Chunk("oading\",\"id\":\"a1\",\"progressDetail\":{\"current\":5,\"total\":10}}\r\n"),
+        Chunk("{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":"
+              "\"manifest unknown\"}\r\n") +
+            "0\r\n\r\n"}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  std::vector<std::string> progress;
+  bool done = false;
+  Status got = Ok();
+  engine.PullImage(
+      "127.0.0.1:5000/hello:v1", [&](const std::string& line) { progress.push_back(line); },
+      [&](Status st) {
+        got = std::move(st);
+        done = true;
+      });
+  RunUntil(io, done);
+  EXPECT_EQ(progress, (std::vector<std::string>{"v1: Pulling from hello",
+                                                "a1: Downloading 50% (5 B of 10 B)"}));
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().message, "pull 127.0.0.1:5000/hello:v1: manifest unknown");
+  EXPECT_TRUE(fake.requests()[0].starts_with(
+      "POST /v1.41/images/create?fromImage=127.0.0.1%3A5000%2Fhello&tag=v1 HTTP/1.1"))
+      << fake.requests()[0];
+}
+
+TEST(DockerEngineTest, BuildStreamsTheTarContextAndReturnsTheImageId) {
+  ScriptedEngine fake({{kChunkedHead, Chunk("{\"stream\":\"Step 1/4 : FROM scratch\\n\"}\r\n"),
+                        Chunk("{\"aux\":{\"ID\":\"sha256:feed\"}}\r\n") + "0\r\n\r\n"}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  std::vector<std::string> progress;
+  bool done = false;
+  Result<std::string> got = Error{"not called"};
+  engine.BuildImage(
+      std::string(3000, 't'), "hello:v1",
+      [&](const std::string& line) { progress.push_back(line); },
+      [&](Result<std::string> id) {
+        got = std::move(id);
+        done = true;
+      });
+  RunUntil(io, done);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, "sha256:feed");
+  EXPECT_EQ(progress, (std::vector<std::string>{"Step 1/4 : FROM scratch"}));
+  const std::string request = fake.requests()[0];
+  EXPECT_NE(request.find("Content-Type: application/x-tar"), std::string::npos);
+  EXPECT_NE(request.find(std::string(3000, 't')), std::string::npos);
+}
+
+TEST(DockerEngineTest, HostMustBeAUnixSocket) {
+  EXPECT_EQ(DockerEngine::SocketPathOf("unix:///run/docker.sock").value(), "/run/docker.sock");
+  EXPECT_FALSE(DockerEngine::SocketPathOf("tcp://127.0.0.1:2375"));
+  EXPECT_FALSE(DockerEngine::SocketPathOf("unix://relative.sock"));
+}
+
+TEST(ImageReferenceTest, SplitsNameFromTagOrDigest) {
+  EXPECT_EQ(SplitImageReference("hello:v1"),
+            std::make_pair(std::string("hello"), std::string("v1")));
+  EXPECT_EQ(SplitImageReference("hello"),
+            std::make_pair(std::string("hello"), std::string("latest")));
+  EXPECT_EQ(SplitImageReference("127.0.0.1:5000/a/b"),
+            std::make_pair(std::string("127.0.0.1:5000/a/b"), std::string("latest")));
+  EXPECT_EQ(SplitImageReference("reg:5000/a@sha256:00"),
+            std::make_pair(std::string("reg:5000/a"), std::string("sha256:00")));
+}
+
+}  // namespace
+}  // namespace slipway::runtime
