@@ -126,8 +126,9 @@ void RegisterExport(CLI::App& app, Context& ctx) {
       ->callback([&ctx, dashboard] {
         auto source = LoadSpec(ctx, *dashboard);
         if (!source) return;
+        const spec::AppSpec& spec = source->spec;
         Write(ctx, *dashboard,
-              monitoring::GrafanaDashboard(source->spec.app, source->spec.alerts).dump(2) + "\n");
+              monitoring::GrafanaDashboard(spec.app, spec.alerts, spec.slo).dump(2) + "\n");
       });
 }
 

@@ -7,8 +7,10 @@
 #include <fmt/format.h>
 
 #include "alerts/alert_expr.h"
+#include "alerts/builtin_names.h"
 #include "common/duration.h"
 #include "monitoring/promql_rules.h"
+#include "slo/slo_objective.h"
 
 namespace slipway::monitoring {
 namespace {
@@ -131,7 +133,8 @@ std::string Quantile(const char* q) {
 
 }  // namespace
 
-json GrafanaDashboard(const std::string& app, const spec::AlertsConfig& alerts) {
+json GrafanaDashboard(const std::string& app, const spec::AlertsConfig& alerts,
+                      const spec::SloSpec& slo) {
   Layout layout;
   json panels = json::array();
   const spec::BuiltinAlerts& builtin = alerts.builtin;
@@ -239,6 +242,48 @@ json GrafanaDashboard(const std::string& app, const spec::AlertsConfig& alerts) 
        {"sum(increase(slipway_rollbacks_total{app=\"$app\"}[$__rate_interval]))", "rollbacks"},
        {"slipway_deploy_in_progress{app=\"$app\"}", "deploying"}},
       "short", 12, 6));
+
+  if (!slo.empty()) {
+    // Slipway's own SLO numbers (slipway_slo_*, over its fixed 1h, 1d and 30d windows).
+    panels.push_back(layout.Row("SLOs"));
+    const std::vector<slo::Objective> objectives = slo::ObjectivesOf(slo);
+    for (const slo::Objective& o : objectives) {
+      const std::string kind = slo::SloKindName(o.kind);
+      panels.push_back(layout.Panel(
+          "timeseries", "SLI: " + kind,
+          fmt::format("{} ({}): the share of good {} over each window, and the target.",
+                      o.Describe(), kind,
+                      o.kind == slo::SloKind::kAvailability ? "minutes" : "requests"),
+          {{fmt::format("slipway_slo_sli_ratio{{app=\"$app\",slo=\"{}\"}}", kind), "{{window}}"},
+           {fmt::format("slipway_slo_objective_ratio{{app=\"$app\",slo=\"{}\"}}", kind), "target"}},
+          "percentunit", 24 / static_cast<int>(objectives.size()), 8));
+    }
+    panels.push_back(layout.Panel(
+        "stat", "Error budget remaining",
+        "The share of each window's error budget left (1 - burn rate); negative when overspent.",
+        {{"slipway_slo_error_budget_remaining_ratio{app=\"$app\"}", "{{slo}} {{window}}"}},
+        "percentunit", 12, 8));
+    // The line: the factor of an ErrorBudgetBurn pair over 1h, the one window /metrics has.
+    std::optional<Threshold> threshold;
+    if (alerts.builtin.error_budget_burn.enabled) {
+      for (const spec::BurnRateWindow& w : alerts.builtin.error_budget_burn.windows) {
+        if (w.long_window != std::chrono::hours(1)) continue;
+        threshold = Threshold{
+            w.burn_rate,
+            fmt::format("{} ({}): burn_rate(1h) > {:g} and burn_rate({}) > {:g}",
+                        alerts::kErrorBudgetBurn, w.severity, w.burn_rate,
+                        FormatDuration(std::chrono::duration_cast<Millis>(w.short_window)),
+                        w.burn_rate)};
+        break;
+      }
+    }
+    panels.push_back(layout.Panel(
+        "timeseries", "Burn rate",
+        "How fast each objective spends its error budget over each window: 1 spends it exactly "
+        "over the window.",
+        {{"slipway_slo_burn_rate{app=\"$app\"}", "{{slo}} over {{window}}"}}, "short", 12, 8,
+        threshold));
+  }
 
   json templating = json::array();
   templating.push_back({{"name", "datasource"},

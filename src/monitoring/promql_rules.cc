@@ -1,12 +1,18 @@
 #include "monitoring/promql_rules.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "alerts/alert_rules.h"
 #include "alerts/builtin_names.h"
+#include "metrics/request_counters.h"
+#include "slo/slo_objective.h"
 
 namespace slipway::monitoring {
 namespace {
@@ -30,6 +36,23 @@ constexpr std::string_view kNotes[] = {
     "the stored exits of every replica, removed ones included.",
     "DeployFailed and RolledBack are one alert per app here, firing while the counter rose "
     "within resolve_after; Slipway has one alert per release.",
+};
+
+constexpr std::string_view kSloNotes[] = {
+    "ErrorBudgetBurn counts what Slipway's SLOs count: every request to the app, of every "
+    "release and the proxy's own answers (release=\"none\", its 503s) included.",
+    "ErrorBudgetBurn windows: Slipway sums windows of up to 10m second by second and longer ones "
+    "by whole minutes; here a request-based window is rate() over the range.",
+    "ErrorBudgetBurn, latency: /metrics has no slow-request counter, so the share of slow "
+    "requests is read from the duration histogram, above the bucket bound nearest the threshold "
+    "(the rule's comment names it); between that bound and the threshold a request counts on "
+    "the other side than in Slipway, which counts against the threshold exactly.",
+    "ErrorBudgetBurn, availability: a subquery at 1m steps judges each whole minute ended "
+    "(ceil(W / 1m) of them; Slipway counts the current minute so far too): bad when the app's "
+    "ready replicas (slipway_replica_ready, summed) were 0 at any step of an inner subquery at "
+    "the evaluation interval (Slipway looks every second), or its 5xx share was above "
+    "minute_error_rate. Minutes without replica series are not counted; Slipway also leaves out "
+    "those before the app's first release served, which count as down here.",
 };
 
 // The shortest decimal that reads back as `value`: 0.05, 100, 2.5.
@@ -175,6 +198,7 @@ std::string Rose(const std::string& selector, Millis range) {
 }  // namespace
 
 std::span<const std::string_view> SemanticNotes() { return kNotes; }
+std::span<const std::string_view> SloSemanticNotes() { return kSloNotes; }
 
 std::string PrometheusDuration(Millis d) {
   std::int64_t ms = d.count();
@@ -310,6 +334,8 @@ std::vector<PrometheusRule> AlertRulesPromQL(const std::string& app,
             Rose(fmt::format("slipway_deploys_total{{app={},outcome=\"aborted\"}}", Quoted(app)),
                  rule.resolve_after));
         break;
+      case alerts::AlertRule::Kind::kErrorBudgetBurn:
+        continue;  // not without the spec's `slo` (never here): BurnRateRulesPromQL
     }
     if (rule.builtin) {
       p.annotations = BuiltinAnnotations(app, rule);
@@ -326,14 +352,134 @@ std::vector<PrometheusRule> AlertRulesPromQL(const std::string& app,
   return out;
 }
 
-std::vector<PrometheusRule> BurnRateRulesPromQL(const spec::AppSpec& /*spec*/) { return {}; }
+double LatencyBucketBound(std::chrono::milliseconds threshold) {
+  const double seconds = std::chrono::duration<double>(threshold).count();
+  double best = metrics::kDurationBounds.front();
+  for (double bound : metrics::kDurationBounds) {
+    // The nearest; of two as near, the lower (more requests count as slow: an earlier alert).
+    if (std::abs(bound - seconds) < std::abs(best - seconds)) best = bound;
+  }
+  return best;
+}
+
+std::string SloBadSharePromQL(const std::string& app, const slo::Objective& objective,
+                              std::chrono::seconds window) {
+  const std::string all = fmt::format("slipway_http_requests_total{{app={}}}", Quoted(app));
+  const std::string errors =
+      fmt::format("slipway_http_requests_total{{app={},code=\"5xx\"}}", Quoted(app));
+  switch (objective.kind) {
+    case slo::SloKind::kErrorRate:
+      return fmt::format("sum by (app) (rate({}{})) / sum by (app) (rate({}{}))", errors,
+                         Range(window), all, Range(window));
+    case slo::SloKind::kLatency:
+      return fmt::format(
+          "1 - sum by (app) (rate(slipway_http_request_duration_seconds_bucket{{app={},le=\"{}\"}}"
+          "{})) / sum by (app) (rate(slipway_http_request_duration_seconds_count{{app={}}}{}))",
+          Quoted(app), Number(LatencyBucketBound(objective.threshold)), Range(window), Quoted(app),
+          Range(window));
+    case slo::SloKind::kAvailability:
+      break;
+  }
+  // Availability: the share of bad minutes among the whole minutes of the window. A minute
+  // (at a 1m step of the outer subquery) is bad (1) when no replica was ready at some step of
+  // the inner one, or (a second series, labelled apart so that `or` keeps both) its 5xx share
+  // was above minute_error_rate; without requests that share is NaN, and NaN > x is 0. Only
+  // minutes with replica series count (Slipway does not count a stopped app's minutes).
+  const std::int64_t minutes = (window.count() + 59) / 60;
+  return fmt::format(
+      "avg_over_time((max by (app) ((min_over_time((sum by (app) (slipway_replica_ready{{app={}}}"
+      "))[1m:]) < bool 1) or label_replace(sum by (app) (increase({}[1m])) / sum by (app) "
+      "(increase({}[1m])) > bool {} and on (app) sum by (app) (slipway_replica_ready{{app={}}}), "
+      "\"part\", \"5xx\", \"\", \"\")))[{}m:1m])",
+      Quoted(app), errors, all, Number(objective.minute_error_rate), Quoted(app), minutes);
+}
+
+std::string BurnRatePromQL(const std::string& app, const slo::Objective& objective,
+                           std::chrono::seconds window) {
+  // 1 - target, without the binary noise of the subtraction (1 - 0.99 is 0.010000000000000009).
+  const double budget = std::stod(fmt::format("{:.12g}", objective.budget()));
+  return fmt::format("({}) / {}", SloBadSharePromQL(app, objective, window), Number(budget));
+}
+
+std::vector<PrometheusRule> BurnRateRulesPromQL(const spec::AppSpec& spec) {
+  std::vector<PrometheusRule> out;
+  for (const alerts::AlertRule& rule : alerts::BuildAlertRules(spec.alerts, spec.slo)) {
+    if (rule.kind != alerts::AlertRule::Kind::kErrorBudgetBurn) continue;
+    // As Slipway evaluates it: one alert per objective and severity (in the order the
+    // severities first appear), that severity's pairs joined by `or`.
+    std::vector<std::string> severities;
+    for (const spec::BurnRateWindow& w : rule.burn_windows) {
+      if (std::find(severities.begin(), severities.end(), w.severity) == severities.end()) {
+        severities.push_back(w.severity);
+      }
+    }
+    for (const slo::Objective& objective : rule.objectives) {
+      const std::string slo = slo::SloKindName(objective.kind);
+      for (const std::string& severity : severities) {
+        std::vector<const spec::BurnRateWindow*> pairs;
+        for (const spec::BurnRateWindow& w : rule.burn_windows) {
+          if (w.severity == severity) pairs.push_back(&w);
+        }
+        std::vector<std::string> exprs, shown, source;
+        for (const spec::BurnRateWindow* w : pairs) {
+          const std::string factor = Number(w->burn_rate);
+          exprs.push_back(fmt::format("({} > {}) and on (app) ({} > {})",
+                                      BurnRatePromQL(spec.app, objective, w->long_window), factor,
+                                      BurnRatePromQL(spec.app, objective, w->short_window),
+                                      factor));
+          shown.push_back(fmt::format("{}x over {} and {}", factor, WindowText(w->long_window),
+                                      WindowText(w->short_window)));
+          source.push_back(fmt::format("burn_rate({}) > {} and burn_rate({}) > {}",
+                                       WindowText(w->long_window), factor,
+                                       WindowText(w->short_window), factor));
+        }
+        PrometheusRule p;
+        p.alert = std::string(alerts::kErrorBudgetBurn);
+        p.expr = fmt::format("{}", fmt::join(exprs, " or on (app) "));
+        p.for_duration = rule.for_duration;
+        p.labels = {{"severity", TemplateText(severity)}, {"slo", slo}};
+        p.source = fmt::format("{} {}: {}", slo, severity, fmt::join(source, " or "));
+        if (objective.kind == slo::SloKind::kLatency) {
+          p.source += fmt::format(" (slow: above le=\"{}\", the bucket bound nearest {})",
+                                  Number(LatencyBucketBound(objective.threshold)),
+                                  FormatDuration(objective.threshold));
+        }
+        if (rule.for_duration.count() > 0) p.source += " for " + FormatDuration(rule.for_duration);
+        // Slipway's annotations; its value is the deciding pair's long-window burn rate, as
+        // $value is here (`a and b` has a's value, `a or b` the first side present).
+        const std::string value = "{{ printf \"%.3g\" $value }}x";
+        p.annotations["summary"] =
+            fmt::format("{}: the {} error budget burns too fast (alert above {})", spec.app, slo,
+                        fmt::join(shown, ", or "));
+        p.annotations["description"] =
+            pairs.size() == 1
+                ? fmt::format(
+                      "burn rate {} over {}, and above {}x over {} (alert above {}x); "
+                      "objective: {}",
+                      value, WindowText(pairs[0]->long_window), Number(pairs[0]->burn_rate),
+                      WindowText(pairs[0]->short_window), Number(pairs[0]->burn_rate),
+                      objective.Describe())
+                : fmt::format(
+                      "burn rate {} over the long window of the first pair above its "
+                      "rate (alert above {}); objective: {}",
+                      value, fmt::join(shown, ", or "), objective.Describe());
+        out.push_back(std::move(p));
+      }
+    }
+  }
+  return out;
+}
 
 PrometheusRuleGroup ExportRuleGroup(const spec::AppSpec& spec) {
   PrometheusRuleGroup group;
   group.app = spec.app;
   group.name = "slipway-" + spec.app;
   group.rules = AlertRulesPromQL(spec.app, spec.alerts);
-  for (PrometheusRule& rule : BurnRateRulesPromQL(spec)) group.rules.push_back(std::move(rule));
+  // In Slipway's order: the built-in rules (ErrorBudgetBurn last of them), then the user's.
+  const std::size_t builtin = group.rules.size() - spec.alerts.rules.size();
+  std::vector<PrometheusRule> burn = BurnRateRulesPromQL(spec);
+  group.rules.insert(group.rules.begin() + static_cast<std::ptrdiff_t>(builtin),
+                     std::make_move_iterator(burn.begin()), std::make_move_iterator(burn.end()));
   return group;
 }
 
@@ -347,7 +493,11 @@ std::string RuleFileYaml(const PrometheusRuleGroup& group, const std::string& or
       "# --metrics-listen); load them with rule_files and check them with\n"
       "# `promtool check rules`. Where they differ from Slipway's own evaluation:\n",
       group.app, origin);
-  for (std::string_view note : SemanticNotes()) {
+  std::vector<std::string_view> notes(SemanticNotes().begin(), SemanticNotes().end());
+  const bool burn = std::any_of(group.rules.begin(), group.rules.end(),
+                                [](const auto& r) { return r.alert == alerts::kErrorBudgetBurn; });
+  if (burn) notes.insert(notes.end(), SloSemanticNotes().begin(), SloSemanticNotes().end());
+  for (std::string_view note : notes) {
     // Wrapped at 96 columns, as a comment.
     std::string line = "# -";
     std::size_t start = 0;

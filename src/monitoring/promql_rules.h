@@ -24,6 +24,7 @@
 
 #include "alerts/alert_expr.h"
 #include "common/duration.h"
+#include "slo/slo_objective.h"
 #include "spec/app_spec.h"
 
 namespace slipway::monitoring {
@@ -79,17 +80,36 @@ std::optional<alerts::MetricUnit> ValueUnit(const alerts::AlertExpr& expr);
 std::vector<PrometheusRule> AlertRulesPromQL(const std::string& app,
                                              const spec::AlertsConfig& config);
 
-// The error-budget burn-rate rules of the app's SLOs (multi-window, multi-burn-rate, as in the
-// SRE workbook): none yet. Slipway has no `slo:` section in this slice; once it has, this is the
-// one place to translate each SLO into its ErrorBudgetBurn rules (fast: 1h and 5m windows at
-// 14.4x the budget rate; slow: 6h and 30m at 6x), over the same series as MetricPromQL.
+// The ErrorBudgetBurn rules of the app's SLOs (multiwindow, multi-burn-rate, as in the SRE
+// workbook), as Slipway evaluates its rule (alerts::BuildAlertRules with the spec's `slo`): one
+// alert per objective and severity, with labels slo and severity, that severity's window pairs
+// joined by `or on (app)`, each pair `(burn(long) > factor) and on (app) (burn(short) > factor)`;
+// none when `error_budget_burn: false` or without objectives. Burn rates are computed by
+// Prometheus from the raw series (SloBadSharePromQL), not read from slipway_slo_*.
 std::vector<PrometheusRule> BurnRateRulesPromQL(const spec::AppSpec& spec);
 
-// Every rule Slipway evaluates for the app, as one group named "slipway-APP".
+// The share of bad events of `objective` over `window`, for `app`, over every request of the
+// app (release="none" included, as Slipway's SLO counts): error_rate the 5xx share; latency the
+// share above the bucket bound nearest the threshold (LatencyBucketBound); availability the
+// share of bad minutes among the ceil(window / 1m) whole minutes ended (a subquery at 1m steps).
+std::string SloBadSharePromQL(const std::string& app, const slo::Objective& objective,
+                              std::chrono::seconds window);
+// SloBadSharePromQL / (1 - target).
+std::string BurnRatePromQL(const std::string& app, const slo::Objective& objective,
+                           std::chrono::seconds window);
+// The bound of slipway_http_request_duration_seconds nearest `threshold` (the lower of two as
+// near), in seconds.
+double LatencyBucketBound(std::chrono::milliseconds threshold);
+// The notes added to SemanticNotes in a file with ErrorBudgetBurn rules.
+std::span<const std::string_view> SloSemanticNotes();
+
+// Every rule Slipway evaluates for the app, as one group named "slipway-APP", in Slipway's
+// order: the built-in rules, ErrorBudgetBurn last of them, then the user's.
 PrometheusRuleGroup ExportRuleGroup(const spec::AppSpec& spec);
 
 // The group as a Prometheus rule file (YAML: groups: - name: ... rules: - alert: ...), with a
-// comment that says where it came from (`origin`, e.g. "release 3 of hello") and SemanticNotes.
+// comment that says where it came from (`origin`, e.g. "release 3 of hello") and SemanticNotes
+// (and SloSemanticNotes when it has ErrorBudgetBurn rules).
 std::string RuleFileYaml(const PrometheusRuleGroup& group, const std::string& origin);
 
 }  // namespace slipway::monitoring

@@ -6,12 +6,16 @@ fires to a real webhook receiver and resolves after a fix deploy."""
 
 import json
 import os
+import time
 import unittest
 
 from harness import Daemon, LoadGen, Workspace, free_port, wait_until
 from test_alerts import Receiver
 from test_metrics import parse, scrape, select, PROMTOOL
 import subprocess
+
+# The fewest answers each wall-clock minute of a run_load gets (see there).
+MIN_ANSWERS_PER_MINUTE = 150
 
 SLO = """slo:
   availability: {target: 99%, minute_error_rate: 50%}
@@ -70,11 +74,38 @@ class SloTestCase(unittest.TestCase):
         return text
 
     def run_load(self, seconds_of_requests, rate=40):
-        """Runs the load generator until it has `seconds_of_requests * rate` answers; returns
-        (requests, 5xx answers) as the clients counted them."""
+        """Runs the load generator until it has `seconds_of_requests * rate` answers and every
+        wall-clock minute it reached has MIN_ANSWERS_PER_MINUTE of them; returns (requests, 5xx
+        answers) as the clients counted them.
+
+        Why: availability judges each minute by its own 5xx share (minute_error_rate 50%) and
+        FAIL_RATE draws at random, so a minute with few answers could go over by chance (2 or 3
+        answers: 4% or 10%) and be bad. With at least 150 answers in each minute the load
+        touches, a 20% FAIL_RATE goes over 50% with a chance below 1e-16: every minute is good,
+        as the test asserts. The load starts with at least 12 s left in its minute, does not stop
+        in a minute's last 3 s, and once it reaches the next minute goes on until that one has
+        its 150 answers too."""
+        wait_until(lambda: time.time() % 60 < 48, 15, "a minute with 12 s left for the load")
         load = LoadGen(self.port, rate=rate, workers=4).start()
-        wait_until(lambda: load.total() >= seconds_of_requests * rate, 60, "the load")
+        # Per wall-clock minute the load reached: the answers counted when it began.
+        minutes = {int(time.time() // 60): 0}
+
+        def enough():
+            total = load.total()
+            now = int(time.time() // 60)
+            minutes.setdefault(now, total)
+            # Not in a minute's last 3 s either: the daemon counts an answer in the second it
+            # reads the counters (up to 1 s late), so it could put the last ones in the next
+            # minute.
+            return (total >= seconds_of_requests * rate
+                    and total - minutes[now] >= MIN_ANSWERS_PER_MINUTE
+                    and time.time() % 60 < 57)
+
+        wait_until(enough, 60, "the load")
         summary = load.stop()
+        starts = sorted(minutes.values())
+        per_minute = [b - a for a, b in zip(starts, starts[1:] + [summary["requests"]])]
+        self.assertGreaterEqual(min(per_minute), MIN_ANSWERS_PER_MINUTE, per_minute)
         self.assertEqual(summary["socket_errors"], 0, summary)
         statuses = {int(k): v for k, v in summary["statuses"].items()}
         self.assertEqual(set(statuses) - {200, 500}, set(), summary)

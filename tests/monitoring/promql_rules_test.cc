@@ -245,5 +245,168 @@ TEST(RuleFileYaml, ReadsBackAsThePrometheusRuleFileFormat) {
             "quotes \" and \\ and\nnewline: # not a comment");
 }
 
+// The SLO series: every request of the app, release="none" included (as Slipway's SLO counts).
+constexpr char kAllRequests[] = "slipway_http_requests_total{app=\"shop\"}";
+constexpr char kAll5xx[] = "slipway_http_requests_total{app=\"shop\",code=\"5xx\"}";
+
+std::string ErrorBurn(const std::string& range) {
+  return std::string("(sum by (app) (rate(") + kAll5xx + "[" + range + "])) / sum by (app) (rate(" +
+         kAllRequests + "[" + range + "]))) / 0.01";
+}
+
+std::string BurnPair(const std::string& burn_long, const std::string& burn_short,
+                     const std::string& factor) {
+  return "(" + burn_long + " > " + factor + ") and on (app) (" + burn_short + " > " + factor + ")";
+}
+
+spec::AppSpec SloSpec() {
+  spec::AppSpec spec;
+  spec.app = "shop";
+  spec.slo.error_rate = 0.01;
+  return spec;
+}
+
+TEST(LatencyBucketBound, TheNearestBoundTheLowerOfTwoAsNear) {
+  EXPECT_EQ(LatencyBucketBound(100ms), 0.1);
+  EXPECT_EQ(LatencyBucketBound(300ms), 0.25);
+  EXPECT_EQ(LatencyBucketBound(400ms), 0.5);
+  EXPECT_EQ(LatencyBucketBound(2500ms), 2.5);
+  EXPECT_EQ(LatencyBucketBound(7ms), 0.005);
+  EXPECT_EQ(LatencyBucketBound(1ms), 0.005);
+  EXPECT_EQ(LatencyBucketBound(750ms), 0.5);  // as near to 0.5 as to 1: the lower
+  EXPECT_EQ(LatencyBucketBound(60'000ms), 10);
+}
+
+TEST(BurnRateRulesPromQL, ErrorRateWithTheDefaultPairs) {
+  const std::vector<PrometheusRule> rules = BurnRateRulesPromQL(SloSpec());
+  ASSERT_EQ(rules.size(), 2u);  // one per severity
+  EXPECT_EQ(rules[0].alert, "ErrorBudgetBurn");
+  EXPECT_EQ(rules[0].labels,
+            (std::map<std::string, std::string>{{"severity", "critical"}, {"slo", "error_rate"}}));
+  EXPECT_EQ(rules[0].expr, BurnPair(ErrorBurn("1h"), ErrorBurn("5m"), "14.4") + " or on (app) " +
+                               BurnPair(ErrorBurn("6h"), ErrorBurn("30m"), "6"));
+  EXPECT_EQ(rules[0].for_duration, 0ms);
+  EXPECT_EQ(rules[0].source,
+            "error_rate critical: burn_rate(1h) > 14.4 and burn_rate(5m) > 14.4 or "
+            "burn_rate(6h) > 6 and burn_rate(30m) > 6");
+  EXPECT_EQ(rules[0].annotations.at("summary"),
+            "shop: the error_rate error budget burns too fast (alert above 14.4x over 1h and 5m, "
+            "or 6x over 6h and 30m)");
+  EXPECT_EQ(rules[0].annotations.at("description"),
+            "burn rate {{ printf \"%.3g\" $value }}x over the long window of the first pair "
+            "above its rate (alert above 14.4x over 1h and 5m, or 6x over 6h and 30m); "
+            "objective: 99% of requests without a 5xx answer");
+  EXPECT_EQ(rules[1].labels,
+            (std::map<std::string, std::string>{{"severity", "warning"}, {"slo", "error_rate"}}));
+  EXPECT_EQ(rules[1].expr, BurnPair(ErrorBurn("24h"), ErrorBurn("2h"), "3") + " or on (app) " +
+                               BurnPair(ErrorBurn("72h"), ErrorBurn("6h"), "1"));
+}
+
+TEST(BurnRateRulesPromQL, LatencyFromTheBucketNearestTheThreshold) {
+  spec::AppSpec spec = SloSpec();
+  spec.slo.error_rate.reset();
+  spec.slo.latency = spec::LatencyObjective{.percentile = 95, .target = 0.95, .threshold = 300ms};
+  spec.alerts.builtin.error_budget_burn.windows = {{3600s, 300s, 14.4, "critical"}};
+  const std::vector<PrometheusRule> rules = BurnRateRulesPromQL(spec);
+  ASSERT_EQ(rules.size(), 1u);
+  auto burn = [](const std::string& range) {
+    return "(1 - sum by (app) (rate(slipway_http_request_duration_seconds_bucket{app=\"shop\","
+           "le=\"0.25\"}[" +
+           range +
+           "])) / sum by (app) (rate(slipway_http_request_duration_seconds_count{app=\"shop\"}[" +
+           range + "]))) / 0.05";
+  };
+  EXPECT_EQ(rules[0].expr, BurnPair(burn("1h"), burn("5m"), "14.4"));
+  EXPECT_EQ(rules[0].labels.at("slo"), "latency");
+  EXPECT_EQ(rules[0].source,
+            "latency critical: burn_rate(1h) > 14.4 and burn_rate(5m) > 14.4 (slow: above "
+            "le=\"0.25\", the bucket bound nearest 300ms)");
+  // One pair: the description names its windows, as Slipway's does.
+  EXPECT_EQ(rules[0].annotations.at("description"),
+            "burn rate {{ printf \"%.3g\" $value }}x over 1h, and above 14.4x over 5m (alert "
+            "above 14.4x); objective: 95% of requests within 300ms (p95)");
+}
+
+TEST(BurnRateRulesPromQL, AvailabilityByWholeMinutesWithACustomPair) {
+  spec::AppSpec spec = SloSpec();
+  spec.slo.error_rate.reset();
+  spec.slo.availability = spec::AvailabilityObjective{.target = 0.999, .minute_error_rate = 0.05};
+  spec.alerts.builtin.error_budget_burn.windows = {{120s, 10s, 2.5, "page"}};
+  spec.alerts.builtin.error_budget_burn.for_duration = 30'000ms;
+  const std::vector<PrometheusRule> rules = BurnRateRulesPromQL(spec);
+  ASSERT_EQ(rules.size(), 1u);
+  auto burn = [](const std::string& minutes) {
+    return std::string(
+               "(avg_over_time((max by (app) ((min_over_time((sum by (app) "
+               "(slipway_replica_ready{app=\"shop\"}))[1m:]) < bool 1) or label_replace(sum by "
+               "(app) (increase(") +
+           kAll5xx + "[1m])) / sum by (app) (increase(" + kAllRequests +
+           "[1m])) > bool 0.05 and on (app) sum by (app) (slipway_replica_ready{app=\"shop\"}), "
+           "\"part\", \"5xx\", \"\", \"\")))[" +
+           minutes + ":1m])) / 0.001";
+  };
+  // 10s is within one minute: the last whole minute.
+  EXPECT_EQ(rules[0].expr, BurnPair(burn("2m"), burn("1m"), "2.5"));
+  EXPECT_EQ(rules[0].labels,
+            (std::map<std::string, std::string>{{"severity", "page"}, {"slo", "availability"}}));
+  EXPECT_EQ(rules[0].for_duration, 30'000ms);
+  EXPECT_EQ(rules[0].source,
+            "availability page: burn_rate(2m) > 2.5 and burn_rate(10s) > 2.5 for 30s");
+  EXPECT_EQ(rules[0].annotations.at("summary"),
+            "shop: the availability error budget burns too fast (alert above 2.5x over 2m and "
+            "10s)");
+}
+
+TEST(BurnRateRulesPromQL, OnePerObjectiveAndSeverityInSlipwaysOrder) {
+  spec::AppSpec spec = SloSpec();
+  spec.slo.availability = spec::AvailabilityObjective{};
+  spec.slo.latency = spec::LatencyObjective{};
+  spec.alerts.builtin.error_budget_burn.windows = {
+      {60s, 10s, 14.4, "critical"}, {600s, 60s, 3, "warning"}, {300s, 30s, 6, "critical"}};
+  const std::vector<PrometheusRule> rules = BurnRateRulesPromQL(spec);
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (const PrometheusRule& r : rules)
+    seen.emplace_back(r.labels.at("slo"), r.labels.at("severity"));
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{{"availability", "critical"},
+                                                                    {"availability", "warning"},
+                                                                    {"latency", "critical"},
+                                                                    {"latency", "warning"},
+                                                                    {"error_rate", "critical"},
+                                                                    {"error_rate", "warning"}}));
+  // The critical pairs in the order written, the warning one apart.
+  EXPECT_EQ(rules[4].expr, BurnPair(ErrorBurn("1m"), ErrorBurn("10s"), "14.4") + " or on (app) " +
+                               BurnPair(ErrorBurn("5m"), ErrorBurn("30s"), "6"));
+  EXPECT_EQ(rules[5].expr, BurnPair(ErrorBurn("10m"), ErrorBurn("1m"), "3"));
+}
+
+TEST(BurnRateRulesPromQL, NoneWhenTurnedOffOrWithoutAnSlo) {
+  spec::AppSpec spec = SloSpec();
+  spec.alerts.builtin.error_budget_burn.enabled = false;
+  EXPECT_TRUE(BurnRateRulesPromQL(spec).empty());
+  spec = SloSpec();
+  spec.slo = {};
+  EXPECT_TRUE(BurnRateRulesPromQL(spec).empty());
+  const std::string text = RuleFileYaml(ExportRuleGroup(spec), "spec.yaml");
+  EXPECT_EQ(text.find("ErrorBudgetBurn"), std::string::npos) << text;
+}
+
+TEST(ExportRuleGroup, ErrorBudgetBurnAfterTheBuiltinRulesBeforeTheUsers) {
+  spec::AppSpec spec = SloSpec();
+  spec.alerts = Config();
+  const PrometheusRuleGroup group = ExportRuleGroup(spec);
+  std::vector<std::string> names;
+  for (const PrometheusRule& r : group.rules) names.push_back(r.alert);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"HighErrorRate", "CrashLooping", "DeployFailed", "RolledBack",
+                                      "ErrorBudgetBurn", "ErrorBudgetBurn", "SlowCheckout"}));
+  const std::string text = RuleFileYaml(group, "spec.yaml");
+  // The file says where the burn-rate rules differ from Slipway's.
+  EXPECT_NE(text.find("# - ErrorBudgetBurn counts what Slipway's SLOs count"), std::string::npos)
+      << text;
+  YAML::Node file = YAML::Load(text);
+  EXPECT_EQ(file["groups"][0]["rules"][4]["labels"]["slo"].as<std::string>(), "error_rate");
+  EXPECT_EQ(file["groups"][0]["rules"][4]["expr"].as<std::string>(), group.rules[4].expr);
+}
+
 }  // namespace
 }  // namespace slipway::monitoring

@@ -2,46 +2,22 @@
 // is current, pruning, the schema's checks, and the v3 -> v4 migration of an existing file.
 #include "state/slo_store.h"
 
-#include <sqlite3.h>
-#include <stdlib.h>
-
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include "temp_store_fixture.h"
 
 namespace slipway::state {
 namespace {
 
-namespace fs = std::filesystem;
-
-class SloStoreTest : public ::testing::Test {
+class SloStoreTest : public TempStoreTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "slipway-slo-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "state.db").string();
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  SloStoreTest() : TempStoreTest("slipway-slo-store-", OpenAt::kSetUp) {}
+
+  // Closes the store and opens the file again (a daemon restart).
   void Reopen() {
     store_.reset();
-    auto opened = ReleaseStore::Open(path_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened).value();
-  }
-  std::string RawSql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string message = rc == SQLITE_OK ? "" : (err ? err : "error");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return message;
+    store_ = OpenStore();
+    ASSERT_NE(store_, nullptr);
   }
   static SloMinuteRecord Row(const std::string& app, int64_t minute, int64_t requests) {
     return {.app = app,
@@ -52,10 +28,6 @@ class SloStoreTest : public ::testing::Test {
             .sampled_seconds = 60,
             .down_seconds = 2};
   }
-
-  fs::path dir_;
-  std::string path_;
-  std::unique_ptr<ReleaseStore> store_;
 };
 
 TEST_F(SloStoreTest, MinutesRoundTripAndTheCurrentOneIsRewritten) {
