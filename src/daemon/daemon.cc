@@ -255,19 +255,20 @@ int RunDaemon(const DaemonOptions& options) {
                                      {"version", SLIPWAY_VERSION},
                                      {"pid", ::getpid()}});
   fleet.Recover();
+  // Containers of this daemon that no recorded replica claims (made just before a crash, or
+  // whose release no longer runs) would run unsupervised: they go.
+  for (const runtime::LeftContainer& left : census.TakeRemaining()) {
+    kLog.Info("removing a container no replica claims", {{"container", left.name}});
+    docker->RemoveContainer(left.id, true, [](Status) {});
+  }
   if (Status st = slo_sampler.Start(); !st) {
     kLog.Error("slo: cannot start; no SLO is measured", {{"error", st.error().message}});
-    // Containers of this daemon that no recorded replica claims (made just before a crash, or
-    // whose release no longer runs) would run unsupervised: they go.
-    for (const runtime::LeftContainer& left : census.TakeRemaining()) {
-      kLog.Info("removing a container no replica claims", {{"container", left.name}});
-      docker->RemoveContainer(left.id, true, [](Status) {});
-    }
-    if (Status st = alert_monitor.Start(); !st) {
-      kLog.Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
-    }
-    io.run();
-    return 0;
   }
+  if (Status st = alert_monitor.Start(); !st) {
+    kLog.Error("alerts: cannot start; no alert is evaluated", {{"error", st.error().message}});
+  }
+  io.run();
+  return 0;
+}
 
 }  // namespace slipway::daemon
