@@ -48,7 +48,9 @@ constexpr std::string_view kSloNotes[] = {
     "(the rule's comment names it); between that bound and the threshold a request counts on "
     "the other side than in Slipway, which counts against the threshold exactly.",
     "ErrorBudgetBurn, availability: a subquery at 1m steps judges each whole minute ended "
-    "(ceil(W / 1m) of them; Slipway counts the current minute so far too): bad when the app's "
+    "(ceil(W / 1m) of them, one more when the evaluation falls on a minute's start, as "
+    "Prometheus 2's subquery ranges include both ends; Slipway counts the current minute so far "
+    "too): bad when the app's "
     "ready replicas (slipway_replica_ready, summed) were 0 at any step of an inner subquery at "
     "the evaluation interval (Slipway looks every second), or its 5xx share was above "
     "minute_error_rate. Minutes without replica series are not counted; Slipway also leaves out "
@@ -390,8 +392,9 @@ std::string SloBadSharePromQL(const std::string& app, const slo::Objective& obje
       "avg_over_time((max by (app) ((min_over_time((sum by (app) (slipway_replica_ready{{app={}}}"
       "))[1m:]) < bool 1) or label_replace(sum by (app) (increase({}[1m])) / sum by (app) "
       "(increase({}[1m])) > bool {} and on (app) sum by (app) (slipway_replica_ready{{app={}}}), "
-      "\"part\", \"5xx\", \"\", \"\")))[{}m:1m])",
-      Quoted(app), errors, all, Number(objective.minute_error_rate), Quoted(app), minutes);
+      "\"part\", \"5xx\", \"\", \"\")))[{}:1m])",
+      Quoted(app), errors, all, Number(objective.minute_error_rate), Quoted(app),
+      PrometheusDuration(Millis(minutes * 60'000)));
 }
 
 std::string BurnRatePromQL(const std::string& app, const slo::Objective& objective,

@@ -48,8 +48,35 @@ ALERTS = """alerts:
     - name: Quiet
       expr: requests(10m) < 1 and replica_restarts(1h) == 0
 """
-RULE_NAMES = ["HighErrorRate", "HighLatency", "CrashLooping", "DeployFailed", "RolledBack",
-              "SlowCheckout", "BusyOrBroken", "Quantiles", "Quiet"]
+# Every objective; minute_error_rate 50%, so that 20% 5xx leaves every minute good (only the
+# error_rate objective fires on it).
+SLO = """slo:
+  availability: {target: 99.9%, minute_error_rate: 50%}
+  latency: {p95: 300ms}
+  error_rate: 1%
+"""
+# ErrorBudgetBurn: one rule per objective and severity (default pairs: critical and warning),
+# after the other built-in rules and before the user's, as Slipway orders them.
+RULE_NAMES = (["HighErrorRate", "HighLatency", "CrashLooping", "DeployFailed", "RolledBack"]
+              + ["ErrorBudgetBurn"] * 6 + ["SlowCheckout", "BusyOrBroken", "Quantiles", "Quiet"])
+
+OBJECTIVES = {"availability": "99.9% of minutes served (5xx share at most 50% in a minute)",
+              "latency": "95% of requests within 300ms (p95)",
+              "error_rate": "99% of requests without a 5xx answer"}
+PAIRS = {"critical": "14.4x over 1h and 5m, or 6x over 6h and 30m",
+         "warning": "3x over 24h and 2h, or 1x over 72h and 6h"}
+
+
+def burn_alert(slo, severity, value):
+    """The ErrorBudgetBurn alert Prometheus should have, with the exported annotations."""
+    return {"exp_labels": {"alertname": "ErrorBudgetBurn", "app": "hello", "slo": slo,
+                           "severity": severity},
+            "exp_annotations": {
+                "summary": f"hello: the {slo} error budget burns too fast (alert above "
+                           f"{PAIRS[severity]})",
+                "description": f"burn rate {value} over the long window of the first pair above "
+                               f"its rate (alert above {PAIRS[severity]}); objective: "
+                               f"{OBJECTIVES[slo]}"}}
 
 # Grafana's own variables, as it fills them in before sending a query.
 GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "1h", "$__interval": "1m"}
@@ -88,7 +115,7 @@ class ExportTestCase(unittest.TestCase):
 
 
 class RulesFileTest(ExportTestCase):
-    def spec(self, extra=ALERTS):
+    def spec(self, extra=ALERTS + SLO):
         return self.ws.spec("slipway.yaml", listen_port=free_port(), extra=extra)
 
     def test_rules_file_of_every_rule_and_function_passes_promtool(self):
@@ -105,8 +132,14 @@ class RulesFileTest(ExportTestCase):
                        "rate(slipway_http_requests_total", "increase(slipway_http_requests_total",
                        'code="5xx"', "slipway_replica_restarts_total",
                        'slipway_deploys_total{app="hello",outcome="failed"}[10m]',
-                       "slipway_rollbacks_total", " and on (app) ", " or on (app) "]:
+                       "slipway_rollbacks_total", " and on (app) ", " or on (app) ",
+                       # ErrorBudgetBurn over the raw series, not over slipway_slo_*.
+                       'slipway_http_requests_total{app="hello",code="5xx"}[1h]',
+                       'slipway_http_request_duration_seconds_bucket{app="hello",le="0.25"}[5m]',
+                       "slipway_replica_ready", "[72h:1m]",
+                       "# - ErrorBudgetBurn counts what Slipway's SLOs count"]:
             self.assertIn(needle, text)
+        self.assertNotIn("slipway_slo_", text)
         # The same file on stdout.
         res = self.cli("export", "prometheus-rules", "hello", "--spec", self.spec())
         self.assertEqual(res.returncode, 0, res.stderr)
@@ -159,10 +192,72 @@ class RulesFileTest(ExportTestCase):
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertIn("SUCCESS", res.stdout)
 
+    def test_promtool_test_rules_fires_the_burn_rate_alerts_slipway_would(self):
+        """Synthetic series through the exported ErrorBudgetBurn rules (default pairs): 20% 5xx
+        against the 99% error_rate objective (20x its budget) fires the critical alert (and the
+        warning one); 0.5% (0.5x) fires none; replicas none of which is ready make the minutes
+        bad (availability); half the requests above 250ms (10x a 5% budget) fires the latency
+        alerts from the second critical pair (6x over 6h and 30m), whose long-window rate is
+        the alert's value."""
+        self.need_promtool()
+        path, _ = self.export("prometheus-rules", "--spec", self.spec())
+
+        def requests(release, code, values):
+            return {"series": f'slipway_http_requests_total{{app="hello",release="{release}",'
+                              f'code="{code}",method="GET"}}', "values": values}
+
+        def ready(values):
+            return {"series": 'slipway_replica_ready{app="hello",release="1",'
+                              'replica="hello-r1-0"}', "values": values}
+
+        def duration(suffix, le, values):
+            le_label = f',le="{le}"' if le else ""
+            return {"series": f'slipway_http_request_duration_seconds_{suffix}{{app="hello",'
+                              f'release="1"{le_label}}}', "values": values}
+
+        def case(series, alerts, at="10m"):
+            return {"interval": "15s", "input_series": series, "alert_rule_test": [
+                {"eval_time": at, "alertname": "ErrorBudgetBurn", "exp_alerts": alerts}]}
+
+        tests = {
+            "rule_files": [path],
+            "evaluation_interval": "15s",
+            "tests": [
+                # 15 answers per 15s, 3 of them 5xx: 20%, burn rate 20 (14.4 and 3 exceeded).
+                # The proxy's own answers count too: 1 of the 3 is release="none".
+                case([ready("1x60"), requests("1", "2xx", "0+12x60"),
+                      requests("1", "5xx", "0+2x60"), requests("none", "5xx", "0+1x60")],
+                     [burn_alert("error_rate", "critical", "20x"),
+                      burn_alert("error_rate", "warning", "20x")]),
+                # 1 in 200 fails: 0.5%, burn rate 0.5: nothing fires.
+                case([ready("1x60"), requests("1", "2xx", "0+199x60"),
+                      requests("1", "5xx", "0+1x60")], []),
+                # The replica is not ready after 5m (and there are no requests): at 10m, of the
+                # 11 minutes ended at 0..10m (Prometheus 2's subquery ranges include both ends)
+                # those at 6m..10m are bad: 5/11 over 1h, 455x a 0.1% budget; 5/6 over 5m.
+                case([ready("1x20 0x40")],
+                     [burn_alert("availability", "critical", "455x"),
+                      burn_alert("availability", "warning", "455x")]),
+                # Half of 20 requests per 15s above le="0.25" (the bound nearest 300ms): 50%
+                # slow, 10x the 5% budget: under 14.4, above 6.
+                case([duration("bucket", "0.25", "0+10x60"), duration("bucket", "+Inf", "0+20x60"),
+                      duration("count", None, "0+20x60")],
+                     [burn_alert("latency", "critical", "10x"),
+                      burn_alert("latency", "warning", "10x")]),
+            ],
+        }
+        test_file = os.path.join(self.ws.dir, "burn_rules_test.json")
+        with open(test_file, "w") as f:
+            json.dump(tests, f)
+        res = promtool("test", "rules", test_file)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("SUCCESS", res.stdout)
+
     def test_builtin_rules_turned_off_are_not_exported(self):
         self.need_promtool()
         extra = ("alerts:\n  builtin:\n    error_rate: false\n    latency_p95: false\n"
-                 "    crash_looping: false\n    deploy_failed: false\n    rollback: false\n")
+                 "    crash_looping: false\n    deploy_failed: false\n    rollback: false\n"
+                 "    error_budget_burn: false\n" + SLO)
         path, text = self.export("prometheus-rules", "--spec", self.spec(extra))
         self.assertNotIn("alert:", text)
         res = promtool("check", "rules", path)
@@ -194,7 +289,7 @@ class RulesFileTest(ExportTestCase):
 class DashboardTest(ExportTestCase):
     def test_every_panel_query_passes_promtool_and_the_json_is_importable(self):
         self.need_promtool()
-        spec = self.ws.spec("slipway.yaml", listen_port=free_port(), extra=ALERTS)
+        spec = self.ws.spec("slipway.yaml", listen_port=free_port(), extra=ALERTS + SLO)
         _, text = self.export("grafana-dashboard", "--spec", spec)
         dashboard = json.loads(text)
         self.assertEqual(dashboard["uid"], "slipway-hello")
@@ -218,6 +313,11 @@ class DashboardTest(ExportTestCase):
         errors = [p for p in dashboard["panels"] if p["title"] == "Error rate (5xx share)"][0]
         self.assertEqual(errors["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"],
                          0.02)
+        # The SLO row: an SLI panel per objective, the budget left and the burn rate.
+        titles = [p["title"] for p in dashboard["panels"]]
+        for title in ["SLOs", "SLI: availability", "SLI: latency", "SLI: error_rate",
+                      "Error budget remaining", "Burn rate"]:
+            self.assertIn(title, titles)
 
         def filled(expr):
             expr = expr.replace("$app", "hello")
