@@ -66,6 +66,11 @@ Status ReplicaUnit::Prepare() {
   const spec::AppSpec& s = config_.spec;
   runtime::LaunchSpec launch;
   launch.name = name_;
+  // Daemons with other state dirs may run a replica of the same name: the cgroup name carries
+  // a hash of this daemon's log dir, stable across its restarts so an adoption finds the group.
+  std::uint32_t dir_hash = 2166136261u;  // FNV-1a: the same in every build
+  for (unsigned char c : config_.log_dir) dir_hash = (dir_hash ^ c) * 16777619u;
+  launch.cgroup_name = fmt::format("{}-{:08x}", name_, dir_hash);
   launch.command = s.command;
   launch.args = s.args;
   launch.env = s.env;

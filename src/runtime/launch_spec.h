@@ -16,7 +16,10 @@ namespace slipway::runtime {
 using Millis = std::chrono::milliseconds;
 
 struct LaunchSpec {
-  std::string name;     // unique per replica, e.g. "hello-r3-0": names its cgroup
+  std::string name;  // unique per replica, e.g. "hello-r3-0"
+  // Names its cgroups (slipway/<cgroup_name>); "" = name. Must also be unique across daemons on
+  // one host, which share the cgroup tree.
+  std::string cgroup_name;
   std::string command;  // absolute path, executed with execve (no shell, no PATH lookup)
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // the whole environment (PORT included)

@@ -130,7 +130,8 @@ struct ProcessReplica::Impl : std::enable_shared_from_this<ProcessReplica::Impl>
     next_delay = backoff.initial;
     cgroup_timer.cancel();
     limits = LimitsReport{};
-    cgroup = ReplicaCgroup::Create(spec.name, spec.limits, &limits);
+    cgroup = ReplicaCgroup::Create(spec.cgroup_name.empty() ? spec.name : spec.cgroup_name,
+                                   spec.limits, &limits);
     if (!limits.note.empty()) {
       kLog.Warn("replica limits not fully applied",
                 {{"replica", spec.name}, {"note", limits.note}});
