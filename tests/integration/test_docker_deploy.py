@@ -112,13 +112,12 @@ class DockerDeployTest(unittest.TestCase):
             self.assertEqual(proc["NoNewPrivs"], "1")
             self.assertEqual(int(proc["CapEff"], 16), 0)
 
-        # The container's output reaches `slipway logs`, as JSON lines.
+        # The container's output reaches `slipway logs`, as the same records as a process's.
         def logged():
-            out = self.daemon.cli("logs", "hello").stdout
+            out = self.daemon.cli("logs", "hello", "--json").stdout
             return out if "hello v1 listening on 127.0.0.1:" in out else None
         out = wait_until(logged, 15, "the containers' output in slipway logs")
-        record = json.loads(next(line for line in out.splitlines() if "listening" in line)
-                            .split(" | ", 1)[-1])
+        record = json.loads(next(line for line in out.splitlines() if "listening" in line))
         self.assertEqual((record["app"], record["release"], record["stream"]),
                          ("hello", 1, "stdout"))
 

@@ -87,7 +87,9 @@ TEST_F(SloStoreTest, MigratesAVersion3StateFile) {
   ASSERT_TRUE(store_->CreateRelease(release).ok());
   store_.reset();
   // v3 is v4 without the SLO table (and its index).
-  ASSERT_EQ(RawSql("DROP TABLE slo_minutes; PRAGMA user_version = 3;"), "");
+  ASSERT_EQ(RawSql("DROP TABLE slo_minutes; DROP TRIGGER releases_image_once; "
+                   "ALTER TABLE releases DROP COLUMN image_id; PRAGMA user_version = 3;"),
+            "");
   ASSERT_NE(RawSql("SELECT * FROM slo_minutes"), "");
   Reopen();
   EXPECT_EQ(store_->ListReleases("web")->size(), 1u);
