@@ -8,7 +8,7 @@ import signal
 import unittest
 
 from docker_harness import TestDockerd, dockerd_path
-from harness import Daemon, LoadGen, Workspace, free_port, http_get, wait_until
+from harness import Daemon, LoadGen, Workspace, free_port, http_get, stop_daemon, wait_until
 from test_docker_deploy import docker_spec, slipway_containers
 
 
@@ -34,12 +34,7 @@ class DockerDaemonCrashTest(unittest.TestCase):
         self.port = free_port()
 
     def tearDown(self):
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+        stop_daemon(self, self.daemon)
         self.engine.remove_all()
         self.ws.cleanup()
 

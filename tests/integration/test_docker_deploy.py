@@ -9,7 +9,7 @@ import os
 import unittest
 
 from docker_harness import HELLO_STATIC, TestDockerd, dockerd_path
-from harness import Daemon, LoadGen, Workspace, free_port, http_get, wait_until
+from harness import Daemon, LoadGen, Workspace, free_port, http_get, stop_daemon, wait_until
 
 
 def docker_spec(ws, name, image, port, version, replicas=3, env=None, extra="",
@@ -60,12 +60,7 @@ class DockerDeployTest(unittest.TestCase):
         self.port = free_port()
 
     def tearDown(self):
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+        stop_daemon(self, self.daemon)
         self.engine.remove_all()
         self.ws.cleanup()
 

@@ -6,7 +6,6 @@ the listener's own answers; refusal of a bad address."""
 
 import collections
 import http.client
-import os
 import re
 import shutil
 import socket
@@ -14,7 +13,7 @@ import subprocess
 import unittest
 
 import harness
-from harness import Daemon, LoadGen, Workspace, free_port, wait_until
+from harness import Daemon, LoadGen, Workspace, free_port, stop_daemon, wait_until
 
 PROMTOOL = shutil.which("promtool")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -76,12 +75,7 @@ class MetricsTestCase(unittest.TestCase):
         self.port = free_port()
 
     def tearDown(self):
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+        stop_daemon(self, self.daemon)
         self.ws.cleanup()
 
     def deploy(self, version, replicas=2, env=None, strategy_yaml=None, detach=False):

@@ -5,11 +5,10 @@ again: the 1h window still holds the earlier requests), and a shortened ErrorBud
 fires to a real webhook receiver and resolves after a fix deploy."""
 
 import json
-import os
 import time
 import unittest
 
-from harness import Daemon, LoadGen, Workspace, free_port, wait_until
+from harness import Daemon, LoadGen, Workspace, free_port, stop_daemon, wait_until
 from test_alerts import Receiver
 from test_metrics import parse, scrape, select, PROMTOOL
 import subprocess
@@ -54,12 +53,7 @@ class SloTestCase(unittest.TestCase):
             self.load.stop()
         for r in self.receivers:
             r.close()
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+        stop_daemon(self, self.daemon)
         self.ws.cleanup()
 
     def deploy(self, name, version, env, extra):
