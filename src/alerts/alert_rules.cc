@@ -138,12 +138,7 @@ PairResult EvaluatePair(AppAlertFacts& facts, const slo::Objective& objective,
 std::vector<AlertSample> EvaluateBurnRate(const AlertRule& rule, const std::string& app,
                                           const Labels& base, AppAlertFacts& facts) {
   std::vector<AlertSample> samples;
-  std::vector<std::string> severities;
-  for (const spec::BurnRateWindow& w : rule.burn_windows) {
-    if (std::find(severities.begin(), severities.end(), w.severity) == severities.end()) {
-      severities.push_back(w.severity);
-    }
-  }
+  const std::vector<std::string> severities = rule.BurnSeverities();
   for (const slo::Objective& objective : rule.objectives) {
     const std::string slo = slo::SloKindName(objective.kind);
     for (const std::string& severity : severities) {
@@ -278,6 +273,16 @@ std::vector<AlertSample> AlertRule::Evaluate(const std::string& app, AppAlertFac
     samples.push_back(std::move(sample));
   }
   return samples;
+}
+
+std::vector<std::string> AlertRule::BurnSeverities() const {
+  std::vector<std::string> severities;
+  for (const spec::BurnRateWindow& w : burn_windows) {
+    if (std::find(severities.begin(), severities.end(), w.severity) == severities.end()) {
+      severities.push_back(w.severity);
+    }
+  }
+  return severities;
 }
 
 std::vector<AlertRule> BuildAlertRules(const spec::AlertsConfig& config, const spec::SloSpec& slo) {

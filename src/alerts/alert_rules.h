@@ -73,6 +73,9 @@ struct AlertRule {
   // kErrorBudgetBurn: the app's objectives and the window pairs (each with its severity).
   std::vector<slo::Objective> objectives;
   std::vector<spec::BurnRateWindow> burn_windows;
+  // kErrorBudgetBurn: the severities of burn_windows, each once, in the order they first appear
+  // (one alert per objective and severity).
+  std::vector<std::string> BurnSeverities() const;
 
   // Expression rules whose inputs are the proxy's metrics say nothing about an app that is not
   // running; those resolve when it stops.

@@ -410,12 +410,7 @@ std::vector<PrometheusRule> BurnRateRulesPromQL(const spec::AppSpec& spec) {
     if (rule.kind != alerts::AlertRule::Kind::kErrorBudgetBurn) continue;
     // As Slipway evaluates it: one alert per objective and severity (in the order the
     // severities first appear), that severity's pairs joined by `or`.
-    std::vector<std::string> severities;
-    for (const spec::BurnRateWindow& w : rule.burn_windows) {
-      if (std::find(severities.begin(), severities.end(), w.severity) == severities.end()) {
-        severities.push_back(w.severity);
-      }
-    }
+    const std::vector<std::string> severities = rule.BurnSeverities();
     for (const slo::Objective& objective : rule.objectives) {
       const std::string slo = slo::SloKindName(objective.kind);
       for (const std::string& severity : severities) {
