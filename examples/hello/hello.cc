@@ -41,7 +41,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: PORT=<0-65535> [HOST=127.0.0.1] [VERSION=dev] [FAIL_RATE=0..1] [LATENCY_MS=n]\n"
-    "       [START_DELAY_MS=n] [CRASH_AFTER=n] [UNHEALTHY=1] hello\n";
+    "       [START_DELAY_MS=n] [CRASH_AFTER=n] [UNHEALTHY=1] [JOURNAL_FILE=path "
+    "[JOURNAL_READONLY=1]]\n       hello\n";
 
 // A keep-alive connection with no request in progress is closed after this long.
 constexpr auto kIdleTimeout = 120s;
@@ -64,6 +65,9 @@ struct Config {
   std::chrono::milliseconds start_delay{0};
   uint64_t crash_after = 0;  // 0: never
   bool unhealthy = false;
+  // Persistent-data demo: each start appends "VERSION started" here (unless JOURNAL_READONLY);
+  // GET /journal shows it.
+  std::string journal_file;
 };
 
 [[noreturn]] void ConfigError(const std::string& message) {
@@ -127,6 +131,16 @@ Config LoadConfig() {
     } else if (text != "0" && text != "false") {
       ConfigError("UNHEALTHY=" + std::string(text) + " is not 0 or 1");
     }
+  }
+  if (const char* v = Env("JOURNAL_FILE")) {
+    c.journal_file = v;
+  }
+  // JOURNAL_READONLY=1: only show the journal (a reader of a volume another service writes).
+  if (!c.journal_file.empty() && !Env("JOURNAL_READONLY")) {
+    std::ofstream out(c.journal_file, std::ios::app);
+    out << c.version << " started\n";
+    out.flush();
+    if (!out) ConfigError("JOURNAL_FILE=" + c.journal_file + " cannot be appended to");
   }
   return c;
 }
@@ -511,6 +525,12 @@ class Server {
       }
       ++answered_;
       crash = config_.crash_after > 0 && answered_ >= config_.crash_after;
+    } else if (target == "/journal" && is_get) {
+      std::ifstream in(config_.journal_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      res.result(in && !config_.journal_file.empty() ? http::status::ok : http::status::not_found);
+      SetBody(res, in ? text.str() : "no journal\n");
     } else if (target == "/flags" && is_get) {
       // The feature flags as Slipway last wrote them: read on every request, so a
       // `slipway flag set` shows here without a restart.

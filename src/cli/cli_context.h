@@ -46,6 +46,7 @@ void RegisterFlag(CLI::App& app, Context& ctx);
 void RegisterReport(CLI::App& app, Context& ctx);
 void RegisterAlerts(CLI::App& app, Context& ctx);
 void RegisterExport(CLI::App& app, Context& ctx);
+void RegisterBuild(CLI::App& app, Context& ctx);
 
 // Follows a release's events until its outcome is final; prints them; returns the exit code.
 int FollowRelease(Context& ctx, api::AdminClient& client, const std::string& app,

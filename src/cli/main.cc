@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   RegisterReloadTls(app, ctx);
   RegisterLogs(app, ctx);
   RegisterValidate(app, ctx);
+  RegisterBuild(app, ctx);
   RegisterVersion(app, ctx);
   try {
     app.parse(argc, argv);

@@ -598,6 +598,12 @@ void AppController::Roll(state::Release release, spec::AppSpec spec, bool resume
 
 Status AppController::EnsureListener(const spec::AppSpec& spec) {
   PublishPool();  // adopted replicas that served are in the pool before the listener opens
+  if (spec.proxy.listen.empty()) {
+    // `proxy.listen: none`: a worker; nothing to route to it.
+    if (!listen_.empty()) env_.proxy->RemoveListener(app_);
+    listen_.clear();
+    return {};
+  }
   proxy::ListenerOptions options = ListenerOptionsFor(app_, spec.proxy, pool_);
   options.local_counters = local_counters_;
   local_counters_->SetSlowThreshold(LatencyObjectiveThreshold(spec));

@@ -36,12 +36,28 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
                          std::function<void(const std::string& line)> on_progress,
                          std::function<void(Result<std::string>)> done) {
   if (!pinned.empty()) {
-    engine.InspectImage(pinned, [spec, pinned, done](Result<nlohmann::json> image) {
-      if (!image) {
-        return done(Error{"the image this release pinned (" + pinned +
-                          ") is not on the Docker engine any more: " + image.error().message});
+    engine.InspectImage(pinned, [&engine, spec, pinned, on_progress,
+                                 done](Result<nlohmann::json> image) {
+      if (image) return done(Accept(spec, pinned, *image));
+      std::string gone = "the image this release pinned (" + pinned +
+                         ") is not on the Docker engine any more: " + image.error().message;
+      // A digest reference names exactly these bits in a registry: pull them back by digest
+      // (never by tag), and run them only if they are the pinned image.
+      const std::string ref = spec.image;
+      if (ref.find("@sha256:") == std::string::npos || !NamesRegistry(ref)) {
+        return done(Error{gone});
       }
-      done(Accept(spec, pinned, *image));
+      engine.PullImage(ref, on_progress, [&engine, spec, ref, pinned, gone, done](Status pulled) {
+        if (!pulled) return done(Error{gone + "; pulling " + ref + ": " + pulled.error().message});
+        engine.InspectImage(ref, [spec, ref, pinned, done](Result<nlohmann::json> after) {
+          if (!after) return done(after.error());
+          if (after->value("Id", "") != pinned) {
+            return done(Error{ref + " pulled as " + after->value("Id", "") +
+                              ", not the pinned image " + pinned});
+          }
+          done(Accept(spec, ref, *after));
+        });
+      });
     });
     return;
   }

@@ -13,7 +13,8 @@
 
 namespace slipway::rollout {
 
-// Resolves the image `spec` names (or confirms `pinned`, the ID a rollback carries) on `engine`.
+// Resolves the image `spec` names (or confirms `pinned`, the ID a rollback carries; when it is
+// gone and spec.image is a registry digest reference, pulls that digest back) on `engine`.
 // `on_progress` gets readable pull progress lines; `done` the image ID ("sha256:...") or why the
 // release cannot run: "No such image: hello:v9 ...", "image hello:v1 runs as root ...".
 void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spec,

@@ -100,7 +100,17 @@ class DockerEngine {
                   std::function<void(const std::string& line)> on_progress,
                   std::function<void(Result<std::string>)> done);
 
+  // POST /images/NAME/push?tag=TAG with empty credentials (a registry without auth); the
+  // pushed manifest's digest ("sha256:..."), from the stream's final aux object.
+  void PushImage(const std::string& ref, std::function<void(const std::string& line)> on_progress,
+                 std::function<void(Result<std::string>)> done);
+
  private:
+  // Open with an X-Registry-Auth header (when not empty).
+  std::shared_ptr<Stream> OpenWithAuth(std::string method, std::string path, std::string body,
+                                       std::string content_type, std::string registry_auth,
+                                       StreamHandlers handlers, std::chrono::milliseconds timeout);
+
   boost::asio::io_context& io_;
   std::string socket_path_;
 };

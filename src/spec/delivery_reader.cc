@@ -90,6 +90,11 @@ class DeliveryReader {
                                                                      kStrategyTypes, lookup));
       } else {
         spec_.strategy = static_cast<Strategy>(it - std::begin(kStrategyTypes));
+        if (spec_.strategy != Strategy::kRolling && spec_.proxy.listen.empty()) {
+          diagnostics_.Add(type->mark, "strategy.type: " + type->value +
+                                           " shifts traffic, but proxy.listen is none (no "
+                                           "listener): use rolling");
+        }
       }
     }
     RefuseKeysOfOtherStrategies(strategy);

@@ -370,7 +370,9 @@ class SpecReader {
   void ReadProxy(MappingReader& proxy, ProxyConfig& out) {
     if (auto listen = proxy.String("listen")) {
       std::string problem = ListenProblem(listen->value);
-      if (problem.empty()) {
+      if (listen->value == "none") {
+        out.listen.clear();  // no listener: a worker (only rolling; see delivery_reader.cc)
+      } else if (problem.empty()) {
         out.listen = listen->value;
       } else {
         diagnostics_.Add(listen->mark, "proxy.listen: " + problem);
@@ -636,6 +638,20 @@ ParseOutcome ParseAppSpec(std::string_view yaml_text, const std::string& file,
     diagnostics.AddAt(1, 1, kNotAMapping);
   } else {
     AppSpec spec = SpecReader(base_dir, diagnostics).Read(documents[0]);
+    if (diagnostics.empty()) outcome.spec = std::move(spec);
+  }
+  outcome.diagnostics = diagnostics.TakeSorted();
+  return outcome;
+}
+
+ParseOutcome ParseAppSpecNode(const YAML::Node& root, const std::string& file,
+                              const std::string& base_dir) {
+  DiagnosticList diagnostics(file);
+  ParseOutcome outcome;
+  if (!root.IsMap()) {
+    diagnostics.AddAt(1, 1, kNotAMapping);
+  } else {
+    AppSpec spec = SpecReader(base_dir, diagnostics).Read(root);
     if (diagnostics.empty()) outcome.spec = std::move(spec);
   }
   outcome.diagnostics = diagnostics.TakeSorted();

@@ -105,6 +105,11 @@ class MappingReader {
   std::vector<Field> fields_;
 };
 
+// Parses an already loaded slipway.yaml tree (the Compose reader builds one). Nodes made in
+// memory have no position: their diagnostics come at 1:1.
+ParseOutcome ParseAppSpecNode(const YAML::Node& root, const std::string& file,
+                              const std::string& base_dir);
+
 // Parses a scalar's text as a decimal integer (optional '-'), without range checks.
 std::optional<std::int64_t> ParseInteger(std::string_view text);
 

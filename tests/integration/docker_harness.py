@@ -74,11 +74,18 @@ class Engine:
         status, raw = self.request("GET", "/_ping", timeout=2)
         return status == 200 and raw == b"OK"
 
-    def build_hello(self, tag, label, dockerfile=None):
+    def build_hello(self, tag, label, dockerfile=None, dirs=()):
         """Builds examples/hello/Dockerfile (or the `dockerfile` text) with the static hello as
-        `tag`; a distinct `label` gives each tag its own image ID. Returns the image ID."""
+        `tag`; a distinct `label` gives each tag its own image ID. `dirs`: empty directories
+        put in the context (owned by 65534), e.g. for `COPY data /data`. Returns the image ID."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
+            for d in dirs:
+                info = tarfile.TarInfo(d)
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                info.uid = info.gid = 65534
+                tar.addfile(info)
             if dockerfile is None:
                 tar.add(DOCKERFILE, arcname="Dockerfile")
             else:
@@ -179,4 +186,70 @@ class TestDockerd:
                 mount = line.split()[1]
                 if mount.startswith(self.dir + "/"):
                     subprocess.run(["umount", "-l", mount], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def registry_path():
+    """docker-registry's path, or None when it is not installed."""
+    return shutil.which("docker-registry") or (
+        "/usr/bin/docker-registry" if os.path.exists("/usr/bin/docker-registry") else None)
+
+
+class TestRegistry:
+    """A private registry (Debian's docker-registry) on 127.0.0.1:<free port>, storing in a temp
+    dir; stop() kills it and deletes the dir. dockerd treats 127.0.0.0/8 registries as insecure
+    (plain HTTP) by default."""
+
+    def __init__(self):
+        from harness import free_port
+        self.dir = tempfile.mkdtemp(prefix="sw-reg-", dir="/tmp")
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        config = os.path.join(self.dir, "config.yml")
+        with open(config, "w") as f:
+            f.write("version: 0.1\n"
+                    "log:\n  level: warn\n"
+                    f"storage:\n  filesystem:\n    rootdirectory: {self.dir}/data\n"
+                    "  delete:\n    enabled: true\n"
+                    f"http:\n  addr: {self.host}\n")
+        log = open(os.path.join(self.dir, "registry.log"), "ab")
+        self.proc = subprocess.Popen([registry_path(), "serve", config], stdout=log, stderr=log,
+                                     start_new_session=True)
+        log.close()
+        try:
+            wait_until(lambda: self.proc.poll() is None and self.manifest_digest("none", "x")
+                       is not False, 30, "the registry to answer /v2/")
+        except AssertionError:
+            self.stop()
+            raise
+        return self
+
+    def manifest_digest(self, repo, tag):
+        """The digest the registry serves for repo:tag; None when absent; False when the
+        registry does not answer."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            conn.request("HEAD", f"/v2/{repo}/manifests/{tag}", headers={
+                "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+            res = conn.getresponse()
+            res.read()
+            if res.status == 200:
+                return res.getheader("Docker-Content-Digest")
+            return None
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=15)
         shutil.rmtree(self.dir, ignore_errors=True)

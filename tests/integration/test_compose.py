@@ -1,0 +1,190 @@
+"""`slipway deploy -f compose.yaml` against a real dockerd started for the test: a Compose file
+with three parts (web: healthcheck, limits, published port; worker: no ports; a named volume
+both mount) deploys in depends_on order; requests through the proxy succeed; the containers
+carry the limits and the volume; what the worker wrote to the volume survives a redeploy. Bad
+Compose files (tests/spec/compose-bad) are refused by validate and deploy with their
+FILE:LINE:COL error and change nothing."""
+
+import glob
+import json
+import os
+import unittest
+
+from docker_harness import TestDockerd, dockerd_path
+from harness import Daemon, Workspace, free_port, http_get, wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COMPOSE_BAD = os.path.join(HERE, "..", "spec", "compose-bad")
+
+# hello with a /data directory owned by nobody, so that a new named volume (which Docker fills
+# from the image's directory) is writable by the containers' user.
+DOCKERFILE = """FROM scratch
+COPY hello /hello
+COPY --chown=65534:65534 data /data
+USER 65534:65534
+ENTRYPOINT ["/hello"]
+"""
+
+
+def compose_text(image, port, version):
+    return f"""name: shop
+services:
+  web:
+    image: {image}
+    environment:
+      VERSION: web-{version}
+      JOURNAL_FILE: /data/journal
+      JOURNAL_READONLY: "1"
+    env_file: web.env
+    read_only: true
+    ports:
+      - "{port}:80"
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O-", "http://localhost:8080/up"]
+      interval: 200ms
+      timeout: 1s
+      retries: 3
+      start_period: 10s
+    deploy:
+      replicas: 2
+      resources:
+        limits:
+          cpus: "0.5"
+          memory: 64M
+          pids: 32
+        reservations:
+          memory: 16M
+    volumes:
+      - data:/data:ro
+    depends_on:
+      worker:
+        condition: service_healthy
+    restart: always
+  worker:
+    image: {image}
+    environment:
+      VERSION: worker-{version}
+      JOURNAL_FILE: /data/journal
+    volumes:
+      - data:/data
+  debug:
+    image: {image}
+    profiles: [debug]
+volumes:
+  data: {{}}
+"""
+
+
+def expectation(path):
+    with open(path) as f:
+        first = f.readline()
+    prefix = "# expect: "
+    assert first.startswith(prefix), f"{path}: first line must be '# expect: L:C: message'"
+    return first[len(prefix):].rstrip("\n")
+
+
+@unittest.skipUnless(dockerd_path(), "dockerd is not installed (apt-get install docker.io)")
+class ComposeDeployTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dockerd = TestDockerd().start()
+        try:
+            cls.engine = cls.dockerd.engine
+            cls.image = cls.engine.build_hello("shop:v1", "compose", dockerfile=DOCKERFILE,
+                                               dirs=("data",))
+        except Exception:
+            cls.dockerd.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dockerd.stop()
+
+    def setUp(self):
+        self.ws = Workspace()
+        self.daemon = Daemon(self.ws, ["--docker-host", self.dockerd.host]).start()
+        self.port = free_port()
+
+    def tearDown(self):
+        try:
+            self.daemon.stop()
+        except AssertionError:
+            pass
+        if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
+            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
+        self.engine.remove_all()
+        for v in (self.engine.json("GET", "/volumes") or {}).get("Volumes") or []:
+            self.engine.request("DELETE", f"/volumes/{v['Name']}?force=1")
+        self.ws.cleanup()
+
+    def write_compose(self, version):
+        self.ws.write_spec("web.env", "GREETING=from-env-file\n")
+        return self.ws.write_spec("compose.yaml", compose_text(self.image, self.port, version))
+
+    def test_three_services_deploy_in_order_and_the_volume_survives(self):
+        path = self.write_compose("v1")
+        res = self.daemon.cli("validate", "-f", path)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("ok (compose project shop: shop-worker (1 replica(s)), shop-web "
+                      "(2 replica(s)))", res.stdout)
+        self.assertIn("warning: services.web.restart: ignored", res.stderr)
+
+        res = self.daemon.cli("deploy", "-f", path)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        out = res.stdout
+        self.assertLess(out.index("Deploying shop-worker"), out.index("Deploying shop-web"))
+        self.assertNotIn("shop-debug", out)  # its profile is not active
+
+        # Through the proxy: the web service answers on the published port.
+        for _ in range(10):
+            status, body, _ = http_get(self.port)
+            self.assertEqual(status, 200)
+            self.assertIn("Hello from web-v1", body)
+        # The worker wrote to the volume; web (read-only mount) reads it back.
+        status, body, _ = http_get(self.port, "/journal")
+        self.assertEqual((status, body), (200, "worker-v1 started\n"))
+
+        web = self.daemon.status("shop-web")
+        worker = self.daemon.status("shop-worker")
+        self.assertEqual(web["ready_replicas"], 2)
+        self.assertEqual(worker["ready_replicas"], 1)
+        for replica in web["replicas"]:
+            info = self.engine.inspect(replica["container"])
+            host = info["HostConfig"]
+            self.assertEqual(host["Memory"], 64 << 20)
+            self.assertEqual(host["NanoCpus"], 500_000_000)
+            self.assertEqual(host["PidsLimit"], 32)
+            self.assertTrue(host["ReadonlyRootfs"])
+            mounts = [(m["Type"], m["Name"], m["Destination"], m["RW"]) for m in info["Mounts"]]
+            self.assertEqual(mounts, [("volume", "shop_data", "/data", False)])
+            env = info["Config"]["Env"]
+            self.assertIn("GREETING=from-env-file", env)
+        (wrep,) = worker["replicas"]
+        mounts = [(m["Name"], m["RW"]) for m in self.engine.inspect(wrep["container"])["Mounts"]]
+        self.assertEqual(mounts, [("shop_data", True)])
+
+        # Redeploy v2: the volume keeps v1's line and gets v2's.
+        res = self.daemon.cli("deploy", "-f", self.write_compose("v2"))
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        wait_until(lambda: "Hello from web-v2" in http_get(self.port)[1], 30, "web v2 serving")
+        status, body, _ = http_get(self.port, "/journal")
+        self.assertEqual((status, body), (200, "worker-v1 started\nworker-v2 started\n"))
+
+    def test_bad_compose_files_are_refused_with_their_position(self):
+        files = sorted(glob.glob(os.path.join(COMPOSE_BAD, "*.yaml")))
+        self.assertGreaterEqual(len(files), 10)
+        for path in files:
+            with self.subTest(compose=os.path.basename(path)):
+                res = self.daemon.cli("validate", "-f", path)
+                self.assertEqual(res.returncode, 2, res.stdout + res.stderr)
+                errors = [l for l in res.stderr.splitlines() if ": warning: " not in l]
+                self.assertEqual(errors, [f"{path}:{expectation(path)}"])
+                res = self.daemon.cli("deploy", "-f", path)
+                self.assertEqual(res.returncode, 2, res.stdout + res.stderr)
+                self.assertIn(f"{path}:{expectation(path)}", res.stderr.splitlines())
+                self.assertIn("nothing was deployed", res.stderr)
+        self.assertEqual(json.loads(self.daemon.cli("status", "--json").stdout), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
