@@ -14,6 +14,7 @@
 #include "analysis/canary_judge.h"
 #include "common/log.h"
 #include "rollout/app_controller.h"
+#include "rollout/rolling_plan.h"
 #include "spec/delivery_reader.h"
 #include "spec/spec_parser.h"
 
@@ -46,11 +47,6 @@ std::string StepText(const spec::CanaryStep& step) {
       return "analysis " + FormatDuration(step.analysis);
   }
   return "?";
-}
-
-// Replicas of the canary for a weight: its share of the wanted count, at least one.
-int CanaryReplicasFor(int replicas, int weight) {
-  return std::max(1, static_cast<int>(std::ceil(replicas * weight / 100.0)));
 }
 
 nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }

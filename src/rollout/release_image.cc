@@ -6,11 +6,8 @@
 
 namespace slipway::rollout {
 
-namespace {
-
-// Checks the inspected image's user against the spec; the image ID.
-Result<std::string> Accept(const spec::AppSpec& spec, const std::string& ref,
-                           const nlohmann::json& image) {
+Result<std::string> AcceptInspectedImage(const spec::AppSpec& spec, const std::string& ref,
+                                         const nlohmann::json& image) {
   std::string image_user;
   if (image.contains("Config") && image["Config"].is_object()) {
     image_user = image["Config"].value("User", "");
@@ -20,8 +17,6 @@ Result<std::string> Accept(const spec::AppSpec& spec, const std::string& ref,
   if (!checked) return checked.error();
   return image.value("Id", "");
 }
-
-}  // namespace
 
 bool NamesRegistry(const std::string& ref) {
   auto slash = ref.find('/');
@@ -38,7 +33,7 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
   if (!pinned.empty()) {
     engine.InspectImage(pinned, [&engine, spec, pinned, on_progress,
                                  done](Result<nlohmann::json> image) {
-      if (image) return done(Accept(spec, pinned, *image));
+      if (image) return done(AcceptInspectedImage(spec, pinned, *image));
       std::string gone = "the image this release pinned (" + pinned +
                          ") is not on the Docker engine any more: " + image.error().message;
       // A digest reference names exactly these bits in a registry: pull them back by digest
@@ -55,7 +50,7 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
             return done(Error{ref + " pulled as " + after->value("Id", "") +
                               ", not the pinned image " + pinned});
           }
-          done(Accept(spec, ref, *after));
+          done(AcceptInspectedImage(spec, ref, *after));
         });
       });
     });
@@ -63,7 +58,7 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
   }
   const std::string ref = spec.image;
   engine.InspectImage(ref, [&engine, spec, ref, on_progress, done](Result<nlohmann::json> image) {
-    if (image) return done(Accept(spec, ref, *image));
+    if (image) return done(AcceptInspectedImage(spec, ref, *image));
     const std::string why = image.error().message;
     if (why.find("No such image") == std::string::npos) return done(image.error());
     if (!NamesRegistry(ref)) {
@@ -74,7 +69,7 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
       if (!pulled) return done(pulled.error());
       engine.InspectImage(ref, [spec, ref, done](Result<nlohmann::json> after) {
         if (!after) return done(after.error());
-        done(Accept(spec, ref, *after));
+        done(AcceptInspectedImage(spec, ref, *after));
       });
     });
   });

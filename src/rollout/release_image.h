@@ -22,6 +22,11 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
                          std::function<void(const std::string& line)> on_progress,
                          std::function<void(Result<std::string>)> done);
 
+// The image ID of `image` (an Engine API image inspect answer for `ref`), or why `spec` may not
+// run it (a root USER without allow_root). ResolveReleaseImage and `slipway plan` both use it.
+Result<std::string> AcceptInspectedImage(const spec::AppSpec& spec, const std::string& ref,
+                                         const nlohmann::json& image);
+
 // Whether a reference names a registry to pull from ("127.0.0.1:5000/hello", "ghcr.io/x/y"):
 // its first '/'-separated part has a '.' or ':' or is "localhost".
 bool NamesRegistry(const std::string& ref);

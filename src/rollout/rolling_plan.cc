@@ -1,6 +1,7 @@
 #include "rollout/rolling_plan.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace slipway::rollout {
 
@@ -21,6 +22,10 @@ RollingStep PlanRollingStep(const RollingInputs& in) {
   }
   step.done = in.new_ready >= in.replicas && in.old_ready == 0;
   return step;
+}
+
+int CanaryReplicasFor(int replicas, int weight) {
+  return std::max(1, static_cast<int>(std::ceil(replicas * weight / 100.0)));
 }
 
 }  // namespace slipway::rollout

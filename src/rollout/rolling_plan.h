@@ -22,4 +22,7 @@ struct RollingStep {
 
 RollingStep PlanRollingStep(const RollingInputs& in);
 
+// Replicas of a canary at `weight` percent: its share of the wanted count, at least one.
+int CanaryReplicasFor(int replicas, int weight);
+
 }  // namespace slipway::rollout
