@@ -13,9 +13,10 @@ namespace slipway::cli {
 // Exit codes (docs/cli.md): the same for every command.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailed = 1,    // the operation ran and failed (deploy failed, rollback refused)
-  kExitBadInput = 2,  // bad flags or an invalid spec; nothing was changed
-  kExitNoDaemon = 3,  // the daemon is not running or not reachable
+  kExitFailed = 1,       // the operation ran and failed (deploy failed, rollback refused)
+  kExitPlanChanges = 1,  // plan: the deploy would change something (0: nothing would)
+  kExitBadInput = 2,     // bad flags or an invalid spec; nothing was changed
+  kExitNoDaemon = 3,     // the daemon is not running or not reachable
 };
 
 struct Context {
@@ -33,6 +34,7 @@ struct Context {
 
 void RegisterDaemon(CLI::App& app, Context& ctx);
 void RegisterDeploy(CLI::App& app, Context& ctx);
+void RegisterPlan(CLI::App& app, Context& ctx);
 void RegisterStatus(CLI::App& app, Context& ctx);
 void RegisterReleases(CLI::App& app, Context& ctx);
 void RegisterRollback(CLI::App& app, Context& ctx);

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("slipway ") + SLIPWAY_VERSION);
   RegisterDaemon(app, ctx);
   RegisterDeploy(app, ctx);
+  RegisterPlan(app, ctx);
   RegisterStatus(app, ctx);
   RegisterReleases(app, ctx);
   RegisterRollback(app, ctx);
