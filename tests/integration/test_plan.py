@@ -4,14 +4,17 @@ unchanged (exit 0); a changed replica count and env value is an update with exac
 lines, the env value never printed (exit 1); a bad spec gets its FILE:LINE:COL error (exit 2)
 and the daemon's releases stay as they were; without a daemon plan says it cannot see the state
 (exit 3). A two-service Compose file is planned in depends_on order, saying plainly that image
-presence is unknown when no Docker engine answers."""
+presence is unknown when no Docker engine answers. Against a dockerd started for the test, an
+image on the engine is "present" with its ID, a registry digest reference not there is to be
+pulled, and one without a registry is refused (exit 2)."""
 
 import json
 import os
 import re
 import unittest
 
-from harness import Daemon, DaemonTestCase, Workspace
+from docker_harness import TestDockerd, dockerd_path
+from harness import Daemon, DaemonTestCase, Workspace, free_port, stop_daemon
 
 SECRET = "howdy-s3cret-value"
 
@@ -133,6 +136,58 @@ services:
                                           + os.path.join(self.ws.dir, "no-docker.sock")), 2)
         self.assertEqual(res.stdout.splitlines()[-1],
                          "Plan: 2 to create, 0 to update, 0 unchanged.")
+
+
+@unittest.skipUnless(dockerd_path(), "dockerd is not installed (apt-get install docker.io)")
+class PlanImagePresenceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dockerd = TestDockerd().start()
+        try:
+            cls.image_id = cls.dockerd.engine.build_hello("hello:v1", "v1")
+        except Exception:
+            cls.dockerd.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dockerd.stop()
+
+    def setUp(self):
+        self.ws = Workspace()
+        self.daemon = Daemon(self.ws).start()
+
+    def tearDown(self):
+        stop_daemon(self, self.daemon)
+        self.ws.cleanup()
+
+    def plan_image(self, image):
+        spec = self.ws.write_spec("slipway.yaml", f"app: boxed\nimage: {image}\nproxy:\n"
+                                  f"  listen: 127.0.0.1:{free_port()}\n")
+        res = self.daemon.cli("plan", spec, "--json", "--docker-host", self.dockerd.host)
+        plan = json.loads(res.stdout)
+        return res.returncode, plan["apps"][0]
+
+    def test_present_pull_and_missing(self):
+        code, app = self.plan_image(self.image_id)
+        self.assertEqual(code, 1)
+        self.assertEqual((app["image"]["status"], app["image"]["id"]), ("present", self.image_id))
+        self.assertEqual(app["refusals"], [])
+
+        absent = "127.0.0.1:5000/boxed@sha256:" + "cd" * 32
+        code, app = self.plan_image(absent)
+        self.assertEqual(code, 1)
+        self.assertEqual(app["image"]["status"], "pull")
+        self.assertEqual(app["image"]["detail"],
+                         f"{absent} is not on the Docker engine at {self.dockerd.socket}; "
+                         "the deploy pulls it")
+
+        nowhere = "boxed@sha256:" + "cd" * 32
+        code, app = self.plan_image(nowhere)
+        self.assertEqual(code, 2)
+        self.assertEqual(app["image"]["status"], "missing")
+        self.assertEqual(app["refusals"], [app["image"]["detail"]])
+        self.assertIn("names no registry to pull it from", app["image"]["detail"])
 
 
 class PlanWithoutDaemonTest(unittest.TestCase):
