@@ -303,16 +303,29 @@ std::vector<FieldChange> DiffAppSpecs(const AppSpec& before, const AppSpec& afte
     out.push_back({f.path, ChangeKind::kRemoved, f.secret ? "" : f.value, "", f.secret});
   };
   // Both lists come in the same field order, so a merge keeps every change where it belongs.
+  // In a gap between two common fields, the removed ones come before the added ones.
   std::size_t next_old = 0;
-  for (const SpecField& n : new_fields) {
+  auto flush_removed_before = [&](std::size_t end) {
+    for (; next_old < end; ++next_old) {
+      if (!new_at.count(old_fields[next_old].path)) removed(old_fields[next_old]);
+    }
+  };
+  for (std::size_t i = 0; i < new_fields.size(); ++i) {
+    const SpecField& n = new_fields[i];
     auto it = old_at.find(n.path);
     if (it == old_at.end()) {
+      std::size_t gap_end = old_fields.size();
+      for (std::size_t j = i + 1; j < new_fields.size(); ++j) {
+        if (auto common = old_at.find(new_fields[j].path); common != old_at.end()) {
+          gap_end = common->second;
+          break;
+        }
+      }
+      flush_removed_before(gap_end);
       out.push_back({n.path, ChangeKind::kAdded, "", n.secret ? "" : n.value, n.secret});
       continue;
     }
-    for (; next_old < it->second; ++next_old) {
-      if (!new_at.count(old_fields[next_old].path)) removed(old_fields[next_old]);
-    }
+    flush_removed_before(it->second);
     next_old = std::max(next_old, it->second + 1);
     const SpecField& o = old_fields[it->second];
     if (o.value == n.value) continue;
@@ -320,9 +333,7 @@ std::vector<FieldChange> DiffAppSpecs(const AppSpec& before, const AppSpec& afte
     out.push_back(
         {n.path, ChangeKind::kChanged, secret ? "" : o.value, secret ? "" : n.value, secret});
   }
-  for (; next_old < old_fields.size(); ++next_old) {
-    if (!new_at.count(old_fields[next_old].path)) removed(old_fields[next_old]);
-  }
+  flush_removed_before(old_fields.size());
   return out;
 }
 

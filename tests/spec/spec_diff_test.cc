@@ -76,8 +76,8 @@ limits:
 )");
   const auto changes = DiffAppSpecs(Parse(kBase), next);
   EXPECT_EQ(Lines(Parse(kBase), next),
-            (std::vector<std::string>{"env.API_TOKEN: added (value hidden)",
-                                      "env.DB_PASSWORD: removed (value hidden)",
+            (std::vector<std::string>{"env.DB_PASSWORD: removed (value hidden)",
+                                      "env.API_TOKEN: added (value hidden)",
                                       "env.GREETING: changed (value hidden)"}));
   for (const FieldChange& c : changes) {
     EXPECT_TRUE(c.secret) << c.path;
@@ -110,16 +110,18 @@ strategy:
     - analysis: 1m
 )");
   const auto lines = Lines(Parse(kBase), next);
-  const std::vector<std::string> head(lines.begin(), lines.begin() + 9);
-  EXPECT_EQ(head, (std::vector<std::string>{
-                      "readiness.path: /up -> /ready", "readiness.interval: 1s -> 500ms",
-                      "liveness.type: added (tcp)", "liveness.interval: added (1s)",
-                      "liveness.timeout: added (1s)", "liveness.success_threshold: added (1)",
-                      "liveness.failure_threshold: added (3)", "strategy.type: rolling -> canary",
-                      "strategy.steps: added ([weight 10%, analysis 1m])"}));
-  EXPECT_NE(
-      std::find(lines.begin(), lines.end(), "strategy.steps: added ([weight 10%, analysis 1m])"),
-      lines.end());
+  // Where the strategy changes, the fields of the old one go before those of the new one.
+  const std::vector<std::string> head(lines.begin(), lines.begin() + 13);
+  EXPECT_EQ(head,
+            (std::vector<std::string>{
+                "readiness.path: /up -> /ready", "readiness.interval: 1s -> 500ms",
+                "liveness.type: added (tcp)", "liveness.interval: added (1s)",
+                "liveness.timeout: added (1s)", "liveness.success_threshold: added (1)",
+                "liveness.failure_threshold: added (3)", "strategy.type: rolling -> canary",
+                "strategy.max_surge: removed (was 1)", "strategy.max_unavailable: removed (was 0)",
+                "strategy.ready_deadline: removed (was 1m)",
+                "strategy.steps: added ([weight 10%, analysis 1m])",
+                "strategy.header: added (X-Canary)"}));
 }
 
 TEST(SpecDiffTest, ImageDigest) {
