@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -42,7 +43,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: PORT=<0-65535> [HOST=127.0.0.1] [VERSION=dev] [FAIL_RATE=0..1] [LATENCY_MS=n]\n"
     "       [START_DELAY_MS=n] [CRASH_AFTER=n] [UNHEALTHY=1] [JOURNAL_FILE=path "
-    "[JOURNAL_READONLY=1]]\n       hello\n";
+    "[JOURNAL_READONLY=1]]\n       hello\n"
+    "       PORT=<port> hello probe [PATH]   GET http://127.0.0.1:$PORT/PATH (default /up):\n"
+    "                                        exit 0 on 2xx, else 1 (an exec health check)\n";
 
 // A keep-alive connection with no request in progress is closed after this long.
 constexpr auto kIdleTimeout = 120s;
@@ -628,7 +631,43 @@ class Server {
 
 }  // namespace
 
-int main() {
+// `hello probe [PATH]`: one GET of 127.0.0.1:$PORT/PATH; says what it got on one line. For exec
+// health checks in images with no shell, curl or wget (the FROM-scratch image).
+int Probe(int argc, char** argv) {
+  const std::string path = argc > 2 ? argv[2] : "/up";
+  const char* port_text = Env("PORT");
+  unsigned port = 0;
+  if (port_text == nullptr ||
+      std::from_chars(port_text, port_text + std::strlen(port_text), port).ec != std::errc() ||
+      port == 0 || port > 65535) {
+    std::printf("probe: PORT is not set to a port number\n");
+    return 1;
+  }
+  try {
+    asio::io_context io(1);
+    beast::tcp_stream stream(io);
+    stream.expires_after(5s);
+    stream.connect(tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<uint16_t>(port)));
+    http::request<http::empty_body> req{http::verb::get, path, 11};
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    req.set(http::field::user_agent, "hello-probe");
+    req.set(http::field::connection, "close");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);
+    http::read_header(stream, buffer, parser);
+    const unsigned status = parser.get().result_int();
+    std::printf("probe: GET %s: HTTP %u\n", path.c_str(), status);
+    return status >= 200 && status < 300 ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::printf("probe: GET %s on port %u: %s\n", path.c_str(), port, e.what());
+    return 1;
+  }
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "probe") return Probe(argc, argv);
   Config config = LoadConfig();
   asio::io_context io(1);
   Server server(io, std::move(config));

@@ -18,10 +18,13 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "common/duration.h"
 
 namespace slipway::health {
 
@@ -29,15 +32,33 @@ namespace asio = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
 
 struct ProbeLoop::Impl : std::enable_shared_from_this<ProbeLoop::Impl> {
-  Impl(asio::io_context& io, spec::Probe probe, std::uint16_t port, ProbeConsumer* consumer)
-      : io(io), probe(std::move(probe)), port(port), consumer(consumer), timer(io) {}
+  Impl(asio::io_context& io, spec::Probe probe, std::uint16_t port, ProbeConsumer* consumer,
+       ExecRunner* exec)
+      : io(io), probe(std::move(probe)), port(port), consumer(consumer), exec(exec), timer(io) {}
 
   bool Current(std::uint64_t gen) const { return running && gen == generation; }
 
   void RunProbe(std::uint64_t gen) {
+    if (probe.type == spec::ProbeType::kRunning) {
+      WaitRunning(gen);
+      return;
+    }
     auto began = SteadyClock::now();
-    ProbeOnce(io, probe, port, [self = shared_from_this(), gen, began](ProbeResult result) {
+    ProbeOnce(io, probe, port, exec, [self = shared_from_this(), gen, began](ProbeResult result) {
       self->OnResult(gen, began, std::move(result));
+    });
+  }
+
+  // A running probe: one verdict, `for` after the start, unless stopped before.
+  void WaitRunning(std::uint64_t gen) {
+    last = ProbeResult{false, "running for less than " + FormatDuration(probe.running_for)};
+    timer.expires_after(probe.running_for);
+    timer.async_wait([self = shared_from_this(), gen](const boost::system::error_code& ec) {
+      if (ec || !self->Current(gen)) return;
+      self->last = ProbeResult{true, "running for " + FormatDuration(self->probe.running_for)};
+      self->healthy = true;
+      self->ever_healthy = true;
+      self->consumer->OnHealthy();
     });
   }
 
@@ -74,6 +95,7 @@ struct ProbeLoop::Impl : std::enable_shared_from_this<ProbeLoop::Impl> {
   const spec::Probe probe;
   const std::uint16_t port;
   ProbeConsumer* const consumer;
+  ExecRunner* const exec;
   asio::steady_timer timer;
   std::uint64_t generation = 0;
   bool running = false;
@@ -85,8 +107,8 @@ struct ProbeLoop::Impl : std::enable_shared_from_this<ProbeLoop::Impl> {
 };
 
 ProbeLoop::ProbeLoop(asio::io_context& io, spec::Probe probe, std::uint16_t port,
-                     ProbeConsumer* consumer)
-    : impl_(std::make_shared<Impl>(io, std::move(probe), port, consumer)) {}
+                     ProbeConsumer* consumer, ExecRunner* exec)
+    : impl_(std::make_shared<Impl>(io, std::move(probe), port, consumer, exec)) {}
 
 ProbeLoop::~ProbeLoop() { Stop(); }
 

@@ -1,13 +1,16 @@
-// ProbeOnce: one HTTP or TCP probe of 127.0.0.1:port, bounded as a whole by probe.timeout.
+// ProbeOnce: one HTTP or TCP probe of 127.0.0.1:port, bounded as a whole by probe.timeout, or
+// one exec probe through the replica's ExecRunner.
 #include <chrono>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -52,8 +55,50 @@ asio::awaitable<ProbeResult> RunProbe(spec::Probe probe, std::uint16_t port) {
 
 }  // namespace
 
-void ProbeOnce(asio::io_context& io, const spec::Probe& probe, std::uint16_t port,
+ProbeResult ExecProbeResult(const ExecOutcome& outcome, spec::Millis timeout) {
+  if (!outcome.error.empty()) return {false, outcome.error};
+  if (outcome.timed_out) return {false, "timeout after " + FormatDuration(timeout) + " (killed)"};
+  std::string detail;
+  if (outcome.exit_code) {
+    detail = "exit " + std::to_string(*outcome.exit_code);
+  } else if (outcome.signal) {
+    detail = "killed by signal " + std::to_string(*outcome.signal);
+  } else {
+    detail = "ended without an exit status";
+  }
+  // The first non-blank line of output, cut short.
+  std::string_view rest = outcome.output;
+  while (!rest.empty()) {
+    std::size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (!line.empty()) {
+      if (line.size() > 200) line = line.substr(0, 200);
+      detail += ": ";
+      detail += line;
+      break;
+    }
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return {outcome.exit_code == 0, detail};
+}
+
+void ProbeOnce(asio::io_context& io, const spec::Probe& probe, std::uint16_t port, ExecRunner* exec,
                std::function<void(ProbeResult)> done) {
+  if (probe.type == spec::ProbeType::kExec) {
+    if (exec == nullptr) {
+      asio::post(io, [done = std::move(done)] {
+        done(ProbeResult{false, "exec probes are not supported here"});
+      });
+      return;
+    }
+    exec->RunExec(probe.command, probe.timeout,
+                  [done = std::move(done), timeout = probe.timeout](ExecOutcome outcome) {
+                    done(ExecProbeResult(outcome, timeout));
+                  });
+    return;
+  }
   asio::co_spawn(asio::make_strand(io), RunProbe(probe, port),
                  [done = std::move(done)](std::exception_ptr error, ProbeResult result) {
                    if (error) result = ProbeResult{false, "probe failed unexpectedly"};

@@ -4,6 +4,7 @@
 #include "runtime/process_replica.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -185,12 +186,25 @@ std::string ReplicaUnit::not_ready_reason() const {
   if (!fatal_error_.empty()) return fatal_error_;
   std::string probe;
   const spec::Probe& p = config_.spec.readiness;
-  std::string what = p.type == spec::ProbeType::kHttp ? "GET " + p.path : "TCP connect";
+  std::string what;
+  switch (p.type) {
+    case spec::ProbeType::kHttp:
+      what = fmt::format("GET {} on port {}", p.path, config_.port);
+      break;
+    case spec::ProbeType::kTcp:
+      what = fmt::format("TCP connect on port {}", config_.port);
+      break;
+    case spec::ProbeType::kExec:
+      what = fmt::format("exec {}", fmt::join(p.command, " "));
+      break;
+    case spec::ProbeType::kRunning:
+      what = fmt::format("running for {}", FormatDuration(p.running_for));
+      break;
+  }
   if (readiness_ && !readiness_->last_result().detail.empty()) {
-    probe = fmt::format("readiness probe {} on port {}: {}", what, config_.port,
-                        readiness_->last_result().detail);
+    probe = fmt::format("readiness probe {}: {}", what, readiness_->last_result().detail);
   } else {
-    probe = fmt::format("readiness probe {} on port {}: no answer yet", what, config_.port);
+    probe = fmt::format("readiness probe {}: no answer yet", what);
   }
   if (!last_exit_.empty()) probe += fmt::format(" (process {})", last_exit_);
   return probe;
@@ -199,7 +213,8 @@ std::string ReplicaUnit::not_ready_reason() const {
 void ReplicaUnit::StartProbes() {
   StopProbes();
   readiness_ = std::make_unique<health::ProbeLoop>(io_, config_.spec.readiness, config_.port,
-                                                   static_cast<health::ProbeConsumer*>(this));
+                                                   static_cast<health::ProbeConsumer*>(this),
+                                                   static_cast<health::ExecRunner*>(this));
   readiness_->Start();
 }
 
@@ -254,7 +269,8 @@ void ReplicaUnit::OnHealthy() {
   if (config_.spec.liveness && !liveness_) {
     liveness_consumer_ = std::make_unique<LivenessConsumer>(this);
     liveness_ = std::make_unique<health::ProbeLoop>(io_, *config_.spec.liveness, config_.port,
-                                                    liveness_consumer_.get());
+                                                    liveness_consumer_.get(),
+                                                    static_cast<health::ExecRunner*>(this));
     liveness_->Start();
   }
   SetReady(true);
@@ -268,6 +284,19 @@ void ReplicaUnit::OnUnhealthy(const health::ProbeResult& last) {
   }
   SetReady(false);
   listener_->OnUnitChanged(*this);  // lets a rollout notice a failing start early
+}
+
+void ReplicaUnit::RunExec(std::vector<std::string> argv, spec::Millis timeout,
+                          std::function<void(ExecOutcome)> done) {
+  if (!process_) {
+    asio::post(io_, [done = std::move(done)] {
+      ExecOutcome outcome;
+      outcome.error = "the replica is not running";
+      done(std::move(outcome));
+    });
+    return;
+  }
+  process_->RunExec(std::move(argv), timeout, std::move(done));
 }
 
 void ReplicaUnit::Retire(std::function<void()> done) {

@@ -57,7 +57,9 @@ struct UnitConfig {
   std::string docker_owner;
 };
 
-class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsumer {
+class ReplicaUnit : private runtime::ReplicaObserver,
+                    private health::ProbeConsumer,
+                    private health::ExecRunner {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -109,6 +111,9 @@ class ReplicaUnit : private runtime::ReplicaObserver, private health::ProbeConsu
                        runtime::Millis restart_in) override;
   void OnHealthy() override;
   void OnUnhealthy(const health::ProbeResult& last) override;
+  // Exec probes run where the replica runs: through its driver.
+  void RunExec(std::vector<std::string> argv, spec::Millis timeout,
+               std::function<void(ExecOutcome)> done) override;
   Status Prepare();
   runtime::ContainerSpec ContainerSpecFor(const runtime::LaunchSpec& launch) const;
   void SetReady(bool ready);

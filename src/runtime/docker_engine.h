@@ -37,6 +37,7 @@ class DockerEngine {
   // `io` must outlive the engine and every call in flight.
   DockerEngine(boost::asio::io_context& io, std::string socket_path);
   const std::string& socket_path() const { return socket_path_; }
+  boost::asio::io_context& io() const { return io_; }  // where every callback runs
 
   // A request in progress whose answer is read as it arrives. Cancel() closes its connection;
   // after it no handler runs. Dropping the last reference does not cancel it.

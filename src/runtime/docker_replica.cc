@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "common/log.h"
+#include "runtime/docker_exec.h"
 #include "runtime/docker_stream.h"
 
 namespace slipway::runtime {
@@ -558,6 +559,18 @@ Status DockerReplica::Start() { return impl_->Start(); }
 Status DockerReplica::Adopt(const ReplicaIdentity& identity) { return impl_->Adopt(identity); }
 void DockerReplica::Restart(const std::string& reason) { impl_->Restart(reason); }
 void DockerReplica::Stop(std::function<void()> on_stopped) { impl_->Stop(std::move(on_stopped)); }
+void DockerReplica::RunExec(std::vector<std::string> argv, Millis timeout,
+                            std::function<void(ExecOutcome)> done) {
+  if (!impl_->running || impl_->container_id.empty() || impl_->engine == nullptr) {
+    ExecOutcome outcome;
+    outcome.error = "the container is not running";
+    asio::post(impl_->io, [done = std::move(done), outcome] { done(outcome); });
+    return;
+  }
+  // The exec's User defaults to the container's own (the image's USER or the spec's user).
+  RunDockerExec(impl_->engine, impl_->container_id, impl_->spec.user, std::move(argv), timeout,
+                std::move(done));
+}
 int DockerReplica::pid() const { return impl_->running ? impl_->pid : 0; }
 std::optional<ReplicaIdentity> DockerReplica::identity() const {
   if (!impl_->running || impl_->token.empty()) return std::nullopt;

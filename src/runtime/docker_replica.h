@@ -67,6 +67,9 @@ class DockerReplica : public Replica {
   Status Adopt(const ReplicaIdentity& identity) override;
   void Restart(const std::string& reason) override;
   void Stop(std::function<void()> on_stopped) override;
+  // Inside the running container, as its user: RunDockerExec.
+  void RunExec(std::vector<std::string> argv, Millis timeout,
+               std::function<void(ExecOutcome)> done) override;
 
   int pid() const override;  // the container's main process as the host sees it
   std::optional<ReplicaIdentity> identity() const override;

@@ -18,6 +18,7 @@
 #include "runtime/child_reaper.h"
 #include "runtime/log_relay.h"
 #include "runtime/proc_stat.h"
+#include "runtime/process_exec.h"
 #include "runtime/process_exit_watch.h"
 #include "runtime/spawn.h"
 
@@ -464,6 +465,11 @@ Status ProcessReplica::Start() { return impl_->Start(); }
 Status ProcessReplica::Adopt(const ProcessIdentity& identity) { return impl_->Adopt(identity); }
 void ProcessReplica::Restart(const std::string& reason) { impl_->Restart(reason); }
 void ProcessReplica::Stop(std::function<void()> on_stopped) { impl_->Stop(std::move(on_stopped)); }
+void ProcessReplica::RunExec(std::vector<std::string> argv, Millis timeout,
+                             std::function<void(ExecOutcome)> done) {
+  RunProcessExec(impl_->io, impl_->spec, &impl_->cgroup.paths(), std::move(argv), timeout,
+                 std::move(done));
+}
 int ProcessReplica::pid() const { return impl_->pid; }
 std::optional<ProcessIdentity> ProcessReplica::identity() const { return impl_->identity; }
 ReplicaState ProcessReplica::state() const { return impl_->state; }

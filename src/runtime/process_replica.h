@@ -51,6 +51,9 @@ class ProcessReplica : public Replica {
   // Graceful stop without restart; `on_stopped` runs once the whole process group is gone
   // (immediately if nothing runs).
   void Stop(std::function<void()> on_stopped) override;
+  // Spawned like the replica (user, env, workdir, rlimits) into its cgroups: RunProcessExec.
+  void RunExec(std::vector<std::string> argv, Millis timeout,
+               std::function<void(ExecOutcome)> done) override;
 
   int pid() const override;  // 0 when not running
   // Who the running process is, to be stored so that a later daemon can Adopt() it; nullopt

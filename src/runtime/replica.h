@@ -8,7 +8,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "common/exec_outcome.h"
 #include "common/result.h"
 #include "runtime/launch_spec.h"
 #include "runtime/process_identity.h"
@@ -66,6 +68,11 @@ class Replica {
   // Graceful stop without restart; `on_stopped` runs once it is gone (immediately if nothing
   // runs).
   virtual void Stop(std::function<void()> on_stopped) = 0;
+  // Runs `argv` where the replica runs (as its user, with its environment; inside its
+  // container for Docker), killed after `timeout`: an exec probe. `done` runs once, never from
+  // inside this call; when the replica is destroyed first, it may never run.
+  virtual void RunExec(std::vector<std::string> argv, Millis timeout,
+                       std::function<void(ExecOutcome)> done) = 0;
 
   virtual int pid() const = 0;  // 0 when not running
   // Who the running replica is, to be stored; nullopt when nothing runs.

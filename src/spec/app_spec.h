@@ -13,16 +13,21 @@ namespace slipway::spec {
 
 using Millis = std::chrono::milliseconds;
 
-enum class ProbeType { kHttp, kTcp };
+// kExec runs `command` where the replica runs (its user, env, workdir; inside its container);
+// exit 0 passes. kRunning passes once the replica has run `running_for` without exiting
+// (readiness only).
+enum class ProbeType { kHttp, kTcp, kExec, kRunning };
 
 struct Probe {
   ProbeType type = ProbeType::kHttp;
-  std::string path = "/up";        // http only; must start with '/'
-  Millis interval{1000};           // between probes
-  Millis timeout{1000};            // one probe's connect + answer budget
-  int success_threshold = 1;       // consecutive successes to become ready
-  int failure_threshold = 3;       // consecutive failures to lose ready / be restarted
-  Millis startup_timeout{30'000};  // readiness only: budget from start to ready
+  std::string path = "/up";          // http only; must start with '/'
+  std::vector<std::string> command;  // exec only: argv; a string is {"/bin/sh", "-c", text}
+  Millis running_for{5000};          // running only: the `for` key
+  Millis interval{1000};             // between probes
+  Millis timeout{1000};              // one probe's connect + answer budget
+  int success_threshold = 1;         // consecutive successes to become ready
+  int failure_threshold = 3;         // consecutive failures to lose ready / be restarted
+  Millis startup_timeout{30'000};    // readiness only: budget from start to ready
 };
 
 struct Limits {

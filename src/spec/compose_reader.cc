@@ -917,55 +917,91 @@ class ComposeReader {
     }
   }
 
+  // A service without a healthcheck: a TCP connect to $PORT when it publishes a port, else (a
+  // worker, which need not listen) "running for 5s" without exiting.
+  static YAML::Node DefaultProbe(bool has_ports) {
+    YAML::Node probe(YAML::NodeType::Map);
+    if (has_ports) {
+      probe["type"] = "tcp";
+    } else {
+      probe["type"] = "running";
+      probe["for"] = "5s";
+    }
+    return probe;
+  }
+
   void ReadHealthcheck(MappingReader& svc, YAML::Node& out,
                        std::map<std::string, YAML::Mark>& origin) {
-    YAML::Node probe(YAML::NodeType::Map);
-    probe["type"] = "tcp";
+    const Field* ports = svc.Find("ports");
+    const bool has_ports = ports && !ports->value.IsNull();
+    YAML::Node probe = DefaultProbe(has_ports);
     origin["readiness"] = svc.mark();
     auto hc = svc.Mapping("healthcheck", kHealthcheckKeys);
     if (!hc) {
+      if (!has_ports) {
+        Warn(svc.mark(), svc.path(),
+             "no healthcheck and no ports: readiness is \"running for 5s\" (each replica is "
+             "ready once its container has run 5s without exiting)");
+      }
       out["readiness"] = probe;
       return;
     }
     origin["readiness"] = hc->mark();
     const std::string path = hc->path();
+    const std::string running_note =
+        "readiness is \"running for 5s\" (each replica is ready once its container has run 5s "
+        "without exiting)";
+    probe = DefaultProbe(false);
     if (auto disable = hc->Bool("disable"); disable && *disable) {
-      Warn(hc->Find("disable")->key.Mark(), path + ".disable",
-           "Slipway still gates every replica on readiness: a TCP connect to its $PORT");
+      Warn(hc->Find("disable")->key.Mark(), path + ".disable", "disabled: " + running_note);
       out["readiness"] = probe;
       return;
     }
+    probe = DefaultProbe(has_ports);
     if (const Field* test = hc->Find("test")) {
       std::string text;
       std::string kind = "CMD-SHELL";
+      std::vector<std::string> argv;
       if (test->value.IsSequence()) {
         for (std::size_t i = 0; i < test->value.size(); ++i) {
           std::string w = test->value[i].IsScalar() ? test->value[i].Scalar() : "";
-          if (i == 0)
+          if (i == 0) {
             kind = w;
-          else
+          } else {
+            argv.push_back(w);
             text += (text.empty() ? "" : " ") + w;
+          }
         }
       } else if (test->value.IsScalar()) {
         text = test->value.Scalar();
       }
-      static const std::regex kUrl(
+      // A test that fetches http://localhost[:PORT]/PATH becomes an HTTP probe of PATH on the
+      // replica's $PORT: replicas do not listen on the container port, CMD (exec) form does not
+      // expand $PORT, and the image need not ship curl or wget. Every other test runs as written.
+      static const std::regex kLocalUrl(
           R"(https?://(localhost|127\.0\.0\.1)(:(\d+|\$\{?PORT\}?))?(/[^\s'"]*)?)");
       std::smatch m;
       if (kind == "NONE") {
-        Warn(test->key.Mark(), path + ".test",
-             "NONE: Slipway still gates every replica on readiness: a TCP connect to its $PORT");
+        Warn(test->key.Mark(), path + ".test", "NONE: " + running_note);
+        probe = DefaultProbe(false);
       } else if (kind != "CMD" && kind != "CMD-SHELL") {
         Fail(test->ValueMark(), path + ".test",
              "expected [\"CMD\", ...], [\"CMD-SHELL\", \"...\"], [\"NONE\"] or a string");
-      } else if (std::regex_search(text, m, kUrl)) {
+      } else if (text.empty()) {
+        Fail(test->ValueMark(), path + ".test", "the test has no command");
+      } else if (std::regex_search(text, m, kLocalUrl)) {
         probe["type"] = "http";
         probe["path"] = m[4].matched ? m[4].str() : "/";
       } else {
-        Warn(test->key.Mark(), path + ".test",
-             "not run: Slipway has no exec probe yet; readiness is a TCP connect to the "
-             "replica's $PORT (an HTTP probe is used when the test fetches "
-             "http://localhost:PORT/PATH; or set x-slipway.readiness)");
+        probe = YAML::Node(YAML::NodeType::Map);
+        probe["type"] = "exec";
+        if (kind == "CMD") {
+          YAML::Node command(YAML::NodeType::Sequence);
+          for (const std::string& w : argv) command.push_back(w);
+          probe["command"] = command;
+        } else {
+          probe["command"] = text;  // run by /bin/sh -c, as Docker does
+        }
       }
     }
     auto interval = hc->Duration("interval", Millis(100), Millis(3'600'000));

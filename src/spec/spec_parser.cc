@@ -44,7 +44,8 @@ constexpr std::string_view kTopLevelKeys[] = {"app",        "command",
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.
 constexpr std::string_view kProbeKeys[] = {
-    "type",           "path", "interval", "timeout", "success_threshold", "failure_threshold",
+    "type",           "path",    "command",           "for",
+    "interval",       "timeout", "success_threshold", "failure_threshold",
     "startup_timeout"};
 constexpr std::string_view kStopKeys[] = {"signal", "grace_period"};
 constexpr std::string_view kProxyKeys[] = {"listen",
@@ -83,7 +84,7 @@ constexpr std::string_view kUnhideableHeaders[] = {"Connection", "Content-Length
                                                    "Transfer-Encoding", "X-Request-ID"};
 constexpr std::string_view kLogsKeys[] = {"max_bytes"};
 
-constexpr std::string_view kProbeTypes[] = {"http", "tcp"};
+constexpr std::string_view kProbeTypes[] = {"http", "tcp", "exec", "running"};
 struct SignalName {
   std::string_view name;
   int number;
@@ -315,13 +316,29 @@ class SpecReader {
         out.type = ProbeType::kHttp;
       } else if (type->value == "tcp") {
         out.type = ProbeType::kTcp;
+      } else if (type->value == "exec") {
+        out.type = ProbeType::kExec;
+      } else if (type->value == "running") {
+        out.type = ProbeType::kRunning;
+        if (!is_readiness) {
+          diagnostics_.Add(type->mark,
+                           probe.path() +
+                               ".type: a running probe only makes sense for readiness (a "
+                               "replica that exits is restarted anyway); use http, tcp or exec");
+        }
       } else {
         diagnostics_.Add(type->mark, probe.path() + ".type: " +
                                          UnknownName("probe type", type->value, kProbeTypes));
       }
     }
+    ReadProbeCommand(probe, out);
+    if (const Field* f = probe.Find("for"); f && out.type != ProbeType::kRunning) {
+      diagnostics_.Add(f->key.Mark(), probe.path() + ".for: only running probes have `for`");
+    } else if (auto running_for = probe.Duration("for", 0ms, 1h)) {
+      out.running_for = *running_for;
+    }
     if (auto path = probe.String("path")) {
-      if (out.type == ProbeType::kTcp) {
+      if (out.type != ProbeType::kHttp) {
         diagnostics_.Add(path->mark, probe.path() + ".path: only http probes have a path");
       } else if (path->value.empty() || path->value[0] != '/') {
         diagnostics_.Add(path->mark,
@@ -340,10 +357,49 @@ class SpecReader {
     }
     if (is_readiness) {
       if (auto startup = probe.Duration("startup_timeout", 1s, 1h)) out.startup_timeout = *startup;
+      if (out.type == ProbeType::kRunning && out.running_for >= out.startup_timeout) {
+        diagnostics_.Add(probe.mark(), probe.path() + ": for (" + FormatDuration(out.running_for) +
+                                           ") must be shorter than startup_timeout (" +
+                                           FormatDuration(out.startup_timeout) + ")");
+      }
     } else if (const Field* startup = probe.Find("startup_timeout")) {
       diagnostics_.Add(
           startup->key.Mark(),
           probe.path() + ": startup_timeout applies only to readiness (move it there)");
+    }
+  }
+
+  // exec: `command` is a list (argv, run as is) or a string (run by /bin/sh -c); required.
+  void ReadProbeCommand(MappingReader& probe, Probe& out) {
+    const Field* f = probe.Find("command");
+    if (out.type != ProbeType::kExec) {
+      if (f)
+        diagnostics_.Add(f->key.Mark(), probe.path() + ".command: only exec probes have a command");
+      return;
+    }
+    if (!f) {
+      diagnostics_.Add(probe.mark(), probe.path() +
+                                         ": an exec probe needs a command (a list such "
+                                         "as [\"/hello\", \"probe\"] or a shell string)");
+      return;
+    }
+    if (f->value.IsScalar()) {
+      if (auto text = probe.String("command")) {
+        if (text->value.empty()) {
+          diagnostics_.Add(text->mark, probe.path() + ".command: must not be empty");
+        } else {
+          out.command = {"/bin/sh", "-c", text->value};
+        }
+      }
+      return;
+    }
+    if (auto argv = probe.StringList("command")) {
+      if (argv->empty() || (*argv)[0].empty()) {
+        diagnostics_.Add(f->ValueMark(),
+                         probe.path() + ".command: needs at least the program to run");
+      } else {
+        out.command = std::move(*argv);
+      }
     }
   }
 

@@ -19,7 +19,7 @@ std::optional<ProbeResult> Probe(boost::asio::io_context& io, const spec::Probe&
                                  std::uint16_t port) {
   std::optional<ProbeResult> result;
   int calls = 0;
-  ProbeOnce(io, probe, port, [&](ProbeResult r) {
+  ProbeOnce(io, probe, port, nullptr, [&](ProbeResult r) {
     ++calls;
     result = std::move(r);
   });

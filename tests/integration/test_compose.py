@@ -1,13 +1,16 @@
 """`slipway deploy -f compose.yaml` against a real dockerd started for the test: a Compose file
-with three parts (web: healthcheck, limits, published port; worker: no ports; a named volume
-both mount) deploys in depends_on order; requests through the proxy succeed; the containers
-carry the limits and the volume; what the worker wrote to the volume survives a redeploy. Bad
-Compose files (tests/spec/compose-bad) are refused by validate and deploy with their
-FILE:LINE:COL error and change nothing."""
+with three parts (web: a CMD healthcheck run in the container as an exec probe, limits,
+published port; worker: no ports and no healthcheck, ready once it ran 5s; a named volume both
+mount) deploys in depends_on order; requests through the proxy succeed; the containers carry the
+limits and the volume; what the worker wrote to the volume survives a redeploy. A CMD test that
+fails (and a CMD-SHELL test in an image without a shell) is refused with its detail. Bad Compose
+files (tests/spec/compose-bad) are refused by validate and deploy with their FILE:LINE:COL error
+and change nothing."""
 
 import glob
 import json
 import os
+import re
 import unittest
 
 from docker_harness import TestDockerd, dockerd_path
@@ -26,7 +29,7 @@ ENTRYPOINT ["/hello"]
 """
 
 
-def compose_text(image, port, version):
+def compose_text(image, port, version, web_test='["CMD", "/hello", "probe"]'):
     return f"""name: shop
 services:
   web:
@@ -40,7 +43,7 @@ services:
     ports:
       - "{port}:80"
     healthcheck:
-      test: ["CMD", "wget", "-q", "-O-", "http://localhost:8080/up"]
+      test: {web_test}
       interval: 200ms
       timeout: 1s
       retries: 3
@@ -128,12 +131,20 @@ class ComposeDeployTest(unittest.TestCase):
         self.assertIn("ok (compose project shop: shop-worker (1 replica(s)), shop-web "
                       "(2 replica(s)))", res.stdout)
         self.assertIn("warning: services.web.restart: ignored", res.stderr)
+        self.assertIn('warning: services.worker: no healthcheck and no ports: readiness is '
+                      '"running for 5s"', res.stderr)
 
         res = self.daemon.cli("deploy", "-f", path)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         out = res.stdout
         self.assertLess(out.index("Deploying shop-worker"), out.index("Deploying shop-web"))
         self.assertNotIn("shop-debug", out)  # its profile is not active
+        # The worker (which the test image does not make listen anywhere useful) became ready
+        # by running 5s; web by its exec probe.
+        ready = re.search(r"shop-worker-r1-0 is ready \(after (\d+(?:\.\d+)?)(ms|s)\)", out)
+        self.assertTrue(ready, out)
+        self.assertGreaterEqual(float(ready.group(1)) / (1000 if ready.group(2) == "ms" else 1), 5)
+        self.assertRegex(out, r"shop-web-r1-0 is ready")
 
         # Through the proxy: the web service answers on the published port.
         for _ in range(10):
@@ -169,6 +180,26 @@ class ComposeDeployTest(unittest.TestCase):
         wait_until(lambda: "Hello from web-v2" in http_get(self.port)[1], 30, "web v2 serving")
         status, body, _ = http_get(self.port, "/journal")
         self.assertEqual((status, body), (200, "worker-v1 started\nworker-v2 started\n"))
+
+    def deploy_web_test(self, web_test):
+        self.ws.write_spec("web.env", "GREETING=from-env-file\n")
+        text = compose_text(self.image, self.port, "v1", web_test)
+        path = self.ws.write_spec("compose.yaml", text)
+        return self.daemon.cli("deploy", "-f", path, timeout=180)
+
+    def test_failing_exec_healthchecks_are_refused_with_their_detail(self):
+        res = self.deploy_web_test('["CMD", "/hello", "probe", "/nope"]')
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        self.assertIn("readiness probe exec /hello probe /nope: exit 1: probe: GET /nope: "
+                      "HTTP 404", res.stderr)
+        self.assertEqual(self.daemon.status("shop-web")["ready_replicas"], 0)
+        # CMD-SHELL in a FROM-scratch image: there is no /bin/sh to run it.
+        res = self.deploy_web_test('["CMD-SHELL", "/hello probe"]')
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        # The engine's own words: 'exit 126: OCI runtime exec failed: ... exec: "/bin/sh": stat
+        # /bin/sh: no such file or directory: unknown'.
+        self.assertRegex(res.stderr, r"readiness probe exec /bin/sh -c /hello probe: exit \d+: "
+                                     r".*stat /bin/sh: no such file or directory")
 
     def test_bad_compose_files_are_refused_with_their_position(self):
         files = sorted(glob.glob(os.path.join(COMPOSE_BAD, "*.yaml")))

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -14,15 +15,21 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "runtime/child_reaper.h"
+#include "runtime/docker_exec.h"
 #include "runtime/docker_stream.h"
 
 namespace slipway::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A piece that is not written: the engine pauses for 1s instead.
+const std::string kPause = "<pause>";
 
 // Answers one connection per scripted answer, in order; each answer is a list of pieces
 // written with a short pause between them (so the client reads them separately).
@@ -80,6 +87,10 @@ class ScriptedEngine {
         requests_.push_back(request);
       }
       for (const std::string& piece : pieces) {
+        if (piece == kPause) {  // a stream that stays silent for a while
+          std::this_thread::sleep_for(1s);
+          continue;
+        }
         if (::write(c, piece.data(), piece.size()) < 0) break;
         std::this_thread::sleep_for(5ms);
       }
@@ -219,6 +230,74 @@ TEST(DockerEngineTest, WaitSaysWhenItWatchesThenGivesTheExitCode) {
   EXPECT_EQ(order, (std::vector<std::string>{"waiting", "exit 3"}));
   EXPECT_TRUE(fake.requests()[0].starts_with(
       "POST /v1.41/containers/abc/wait?condition=next-exit HTTP/1.1"));
+}
+
+std::string JsonAnswer(const std::string& status_line, const std::string& json) {
+  return "HTTP/1.1 " + status_line +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(json.size()) +
+         "\r\n\r\n" + json;
+}
+
+// An attached exec start: the engine hijacks the connection, sends a head without a length and
+// the multiplexed output until the command ends, then closes.
+constexpr const char* kRawStreamHead =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
+
+TEST(DockerExecTest, CreatesStartsAndInspectsForTheExitCodeAndOutput) {
+  ScriptedEngine fake({{JsonAnswer("201 Created", R"({"Id":"e1"})")},
+                       {kRawStreamHead, Frame(1, "probe: GET /nope: "), Frame(2, "HTTP 404\n")},
+                       {JsonAnswer("200 OK", R"({"Running":false,"ExitCode":1,"Pid":0})")}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  std::optional<ExecOutcome> got;
+  RunDockerExec(&engine, "c1", "65534:65534", {"/hello", "probe", "/nope"}, 5s,
+                [&](ExecOutcome o) { got = std::move(o); });
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!got && std::chrono::steady_clock::now() < deadline) io.run_one_for(100ms);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->error, "");
+  EXPECT_EQ(got->exit_code, 1);
+  EXPECT_EQ(got->output, "probe: GET /nope: HTTP 404\n");
+  std::vector<std::string> requests = fake.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_TRUE(requests[0].starts_with("POST /v1.41/containers/c1/exec HTTP/1.1")) << requests[0];
+  EXPECT_NE(requests[0].find(R"("Cmd":["/hello","probe","/nope"])"), std::string::npos);
+  EXPECT_NE(requests[0].find(R"("User":"65534:65534")"), std::string::npos);
+  EXPECT_NE(requests[0].find(R"("AttachStdout":true)"), std::string::npos);
+  EXPECT_TRUE(requests[1].starts_with("POST /v1.41/exec/e1/start HTTP/1.1")) << requests[1];
+  EXPECT_NE(requests[1].find(R"("Detach":false)"), std::string::npos);
+  EXPECT_TRUE(requests[2].starts_with("GET /v1.41/exec/e1/json HTTP/1.1")) << requests[2];
+}
+
+TEST(DockerExecTest, PastItsTimeoutTheCommandsHostPidIsKilled) {
+  // A process standing in for the command the exec runs; no ChildReaper may reap it before us.
+  ReapGuard no_reaping;
+  pid_t command = fork();
+  if (command == 0) {
+    execl("/bin/sleep", "sleep", "30", nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(command, 0);
+  const std::string running =
+      R"({"Running":true,"ExitCode":null,"Pid":)" + std::to_string(command) + "}";
+  ScriptedEngine fake({{JsonAnswer("201 Created", R"({"Id":"e2"})")},
+                       {kRawStreamHead, Frame(1, "working\n"), kPause},
+                       {JsonAnswer("200 OK", running)}});
+  boost::asio::io_context io;
+  DockerEngine engine(io, fake.path());
+  std::optional<ExecOutcome> got;
+  RunDockerExec(&engine, "c1", "", {"/bin/slow"}, 200ms,
+                [&](ExecOutcome o) { got = std::move(o); });
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!got && std::chrono::steady_clock::now() < deadline) io.run_one_for(100ms);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->timed_out);
+  EXPECT_FALSE(got->exit_code.has_value());
+  EXPECT_EQ(got->output, "working\n");
+  int status = 0;
+  ASSERT_EQ(waitpid(command, &status, 0), command);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  EXPECT_EQ(fake.requests()[0].find(R"("User")"), std::string::npos);  // the container's own
 }
 
 TEST(DockerEngineTest, PullReportsProgressLinesAndFailsWithTheErrorObject) {

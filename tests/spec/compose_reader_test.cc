@@ -75,8 +75,9 @@ TEST(ComposeReaderTest, ThreeServicesTranslateInDependencyOrder) {
 
   const AppSpec& worker = outcome.services[0].spec;
   EXPECT_EQ(worker.app, "shop-worker");
-  EXPECT_EQ(worker.proxy.listen, "");  // no ports: no listener
-  EXPECT_EQ(worker.readiness.type, ProbeType::kTcp);
+  EXPECT_EQ(worker.proxy.listen, "");                     // no ports: no listener
+  EXPECT_EQ(worker.readiness.type, ProbeType::kRunning);  // no ports, no healthcheck
+  EXPECT_EQ(worker.readiness.running_for, Millis(5'000));
   ASSERT_EQ(worker.docker.volumes.size(), 1u);
   EXPECT_TRUE(worker.docker.volumes[0].read_only);
 
@@ -93,6 +94,63 @@ TEST(ComposeReaderTest, IgnoredKeysAreWarnedAtTheirPosition) {
   EXPECT_TRUE(
       HasWarning(outcome, "services.web.deploy.resources.reservations.memory: not enforced"));
   EXPECT_TRUE(HasWarning(outcome, "container port 80 is not used"));
+}
+
+std::string AllWarnings(const ComposeOutcome& outcome) {
+  std::string all;
+  for (const Diagnostic& d : outcome.warnings) all += d.ToString() + "\n";
+  return all;
+}
+
+const AppSpec& ServiceSpec(const ComposeOutcome& outcome, const std::string& name) {
+  for (const auto& s : outcome.services) {
+    if (s.service == name) return s.spec;
+  }
+  ADD_FAILURE() << "no service " << name;
+  static const AppSpec none;
+  return none;
+}
+
+TEST(ComposeReaderTest, HealthchecksBecomeProbes) {
+  const std::string file = std::string(COMPOSE_GOOD_DIR) + "/probes/compose.yaml";
+  ComposeOutcome outcome = ReadComposeFile(file, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.errors[0].ToString();
+  const AppSpec& cmd = ServiceSpec(outcome, "cmd");
+  EXPECT_EQ(cmd.readiness.type, ProbeType::kExec);
+  EXPECT_EQ(cmd.readiness.command, (std::vector<std::string>{"/hello", "probe", "/up"}));
+  EXPECT_EQ(cmd.readiness.interval, Millis(2'000));
+  EXPECT_EQ(cmd.readiness.timeout, Millis(3'000));
+  EXPECT_EQ(cmd.readiness.failure_threshold, 2);
+  EXPECT_EQ(ServiceSpec(outcome, "shell").readiness.command,
+            (std::vector<std::string>{"/bin/sh", "-c", "test -e /tmp/ready || exit 1"}));
+  EXPECT_EQ(ServiceSpec(outcome, "string").readiness.type, ProbeType::kExec);
+  EXPECT_EQ(ServiceSpec(outcome, "string").readiness.command,
+            (std::vector<std::string>{"/bin/sh", "-c", "pgrep hello"}));
+  // A local URL is probed on the replica's $PORT (it does not listen on the container port).
+  EXPECT_EQ(ServiceSpec(outcome, "url").readiness.type, ProbeType::kHttp);
+  EXPECT_EQ(ServiceSpec(outcome, "url").readiness.path, "/healthz");
+  EXPECT_EQ(ServiceSpec(outcome, "none").readiness.type, ProbeType::kRunning);
+  EXPECT_EQ(ServiceSpec(outcome, "disabled").readiness.type, ProbeType::kRunning);
+  EXPECT_EQ(ServiceSpec(outcome, "worker").readiness.type, ProbeType::kRunning);
+  EXPECT_EQ(ServiceSpec(outcome, "worker").readiness.running_for, Millis(5'000));
+  EXPECT_EQ(ServiceSpec(outcome, "web").readiness.type, ProbeType::kTcp);
+  EXPECT_TRUE(HasWarning(outcome, file + ":36:5: warning: services.worker: no healthcheck and no "
+                                         "ports: readiness is \"running for 5s\""))
+      << AllWarnings(outcome);
+  EXPECT_TRUE(HasWarning(outcome,
+                         "services.none.healthcheck.test: NONE: readiness is \"running "
+                         "for 5s\""));
+  EXPECT_TRUE(HasWarning(outcome,
+                         "services.disabled.healthcheck.disable: disabled: readiness "
+                         "is \"running for 5s\""));
+  EXPECT_FALSE(HasWarning(outcome, "services.web: no healthcheck"));
+  // What the daemon gets parses to the same probe.
+  for (const auto& s : outcome.services) {
+    ParseOutcome again = ParseAppSpec(s.spec_yaml, s.service, "/");
+    ASSERT_TRUE(again.spec) << s.service;
+    EXPECT_EQ(again.spec->readiness.type, s.spec.readiness.type) << s.service;
+    EXPECT_EQ(again.spec->readiness.command, s.spec.readiness.command) << s.service;
+  }
 }
 
 TEST(ComposeReaderTest, ProfileActivatesItsServices) {

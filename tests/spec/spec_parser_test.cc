@@ -194,6 +194,30 @@ TEST(SpecParserTest, EmptyLivenessMappingEnablesDefaultProbe) {
   EXPECT_EQ(outcome.spec->liveness->path, "/up");
 }
 
+TEST(SpecParserTest, ExecProbeTakesAListOrAShellString) {
+  ParseOutcome outcome = Parse(
+      "app: hello\ncommand: /hello\nreadiness:\n  type: exec\n  command: [\"/hello\", \"probe\", "
+      "/healthz]\n  timeout: 2s\nliveness:\n  type: exec\n  command: test -e /tmp/ok && echo ok\n");
+  ASSERT_TRUE(outcome.spec.has_value()) << testing::PrintToString(Messages(outcome));
+  EXPECT_EQ(outcome.spec->readiness.type, ProbeType::kExec);
+  EXPECT_EQ(outcome.spec->readiness.command,
+            (std::vector<std::string>{"/hello", "probe", "/healthz"}));
+  EXPECT_EQ(outcome.spec->readiness.timeout, 2s);
+  ASSERT_TRUE(outcome.spec->liveness.has_value());
+  EXPECT_EQ(outcome.spec->liveness->command,
+            (std::vector<std::string>{"/bin/sh", "-c", "test -e /tmp/ok && echo ok"}));
+}
+
+TEST(SpecParserTest, RunningProbeDefaultsToFiveSeconds) {
+  ParseOutcome outcome = Parse("app: w\ncommand: /w\nreadiness:\n  type: running\n");
+  ASSERT_TRUE(outcome.spec.has_value()) << testing::PrintToString(Messages(outcome));
+  EXPECT_EQ(outcome.spec->readiness.type, ProbeType::kRunning);
+  EXPECT_EQ(outcome.spec->readiness.running_for, 5s);
+  outcome = Parse("app: w\ncommand: /w\nreadiness:\n  type: running\n  for: 500ms\n");
+  ASSERT_TRUE(outcome.spec.has_value()) << testing::PrintToString(Messages(outcome));
+  EXPECT_EQ(outcome.spec->readiness.running_for, 500ms);
+}
+
 TEST(SpecParserTest, RootNeedsAllowRoot) {
   EXPECT_TRUE(Parse("app: a\ncommand: ./a\nuser: root\nallow_root: true\n").spec.has_value());
   EXPECT_EQ(Messages(Parse("app: a\ncommand: ./a\nuser: \"0\"\n")),
