@@ -801,6 +801,10 @@ class ComposeReader {
         std::vector<std::string> parts;
         std::stringstream in(v.Scalar());
         for (std::string p; std::getline(in, p, ':');) parts.push_back(p);
+        if (parts.empty()) {  // "" (or a tag with no value): nothing to split
+          Fail(mark, f->path, "an empty volume; write NAME:/path");
+          continue;
+        }
         if (parts.size() == 1) {
           Fail(mark, f->path,
                Quoted(v.Scalar()) + " is an anonymous volume; name it (NAME:" + v.Scalar() +
