@@ -266,7 +266,7 @@ std::unique_ptr<ReplicaUnit> AppController::MakeUnit(std::int64_t release, int i
   config.port = port;
   config.log_dir = env_.log_dir + "/" + app_;
   if (!spec.flags.empty() && !env_.flags_dir.empty()) {
-    config.flags_file = env_.flags_dir + "/" + app_ + ".json";
+    config.flags_file = FlagsFilePath();
     for (const auto& [name, value] : spec.flags) config.flags[name] = value.ToString();
     auto stored = env_.store->ListFlags(app_);
     if (stored) {
@@ -633,13 +633,22 @@ Status AppController::AdoptReplica(const state::ReplicaRecord& record, const spe
   return Ok();
 }
 
+std::string AppController::FlagsFilePath() const {
+  return env_.flags_dir + "/" + app_ + "/flags.json";
+}
+
 // The flags file: {"name": true | false | percent}, written whole to a temporary file and
-// renamed over the old one, so a replica reading it never sees half of it.
+// renamed over the old one, so a replica reading it never sees half of it. It lives in a
+// directory of its own per app (<flags_dir>/<app>/flags.json), which containers get mounted
+// read-only: a mount of the file itself would keep showing the inode the rename replaced.
+// <flags_dir>/<app>.json, where daemons before that kept it (and what replicas they started
+// still have in $SLIPWAY_FLAGS_FILE when adopted), is a symlink to it.
 Status AppController::WriteFlagsFile(const spec::AppSpec& spec) {
   if (spec.flags.empty() || env_.flags_dir.empty()) return Ok();
+  const std::string dir = env_.flags_dir + "/" + app_;
   std::error_code ec;
-  std::filesystem::create_directories(env_.flags_dir, ec);
-  if (ec) return Error{"flags: cannot create " + env_.flags_dir + ": " + ec.message()};
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Error{"flags: cannot create " + dir + ": " + ec.message()};
   std::map<std::string, std::string> values;
   for (const auto& [name, value] : spec.flags) values[name] = value.ToString();
   if (auto stored = env_.store->ListFlags(app_)) {
@@ -657,7 +666,7 @@ Status AppController::WriteFlagsFile(const spec::AppSpec& spec) {
       j[name] = parsed->on;
     }
   }
-  const std::string path = env_.flags_dir + "/" + app_ + ".json";
+  const std::string path = FlagsFilePath();
   const std::string tmp = path + ".tmp";
   const std::string text = j.dump() + "\n";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -667,6 +676,16 @@ Status AppController::WriteFlagsFile(const spec::AppSpec& spec) {
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     return Error{"flags: cannot write " + path + ": " + std::strerror(errno)};
+  }
+  const std::string legacy = env_.flags_dir + "/" + app_ + ".json";
+  if (!std::filesystem::is_symlink(legacy, ec)) {
+    const std::string link_tmp = legacy + ".tmp";
+    ::unlink(link_tmp.c_str());
+    const std::string target = app_ + "/flags.json";
+    if (::symlink(target.c_str(), link_tmp.c_str()) != 0 ||
+        ::rename(link_tmp.c_str(), legacy.c_str()) != 0) {
+      return Error{"flags: cannot link " + legacy + ": " + std::strerror(errno)};
+    }
   }
   return Ok();
 }

@@ -32,7 +32,7 @@ struct AppEnv {
   state::ReleaseStore* store = nullptr;
   proxy::ProxyServer* proxy = nullptr;
   std::string log_dir;    // <state-dir>/logs; replicas log to <log_dir>/<app>/
-  std::string flags_dir;  // <state-dir>/flags; <flags_dir>/<app>.json holds the app's flags
+  std::string flags_dir;  // <state-dir>/flags; <flags_dir>/<app>/flags.json holds the app's flags
   // Called after an event of `app` is stored (wakes API clients that wait for events).
   std::function<void(const std::string& app)> on_event;
   // The docker driver: null when the daemon has no engine (a docker app's deploy then fails).
@@ -91,6 +91,7 @@ class AppController : private UnitListener {
   // Rewrites the flags file the replicas read (atomically) from the spec and the stored
   // overrides.
   Status WriteFlagsFile(const spec::AppSpec& spec);
+  std::string FlagsFilePath() const;  // <flags_dir>/<app>/flags.json
 
   bool deploying() const { return deploying_release_.has_value(); }
   std::optional<std::int64_t> deploying_release() const { return deploying_release_; }

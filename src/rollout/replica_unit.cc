@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cctype>
+#include <filesystem>
 
 #include "common/duration.h"
 
@@ -114,7 +115,8 @@ Status ReplicaUnit::Prepare() {
 }
 
 // The container form of the launch spec: the image's entrypoint, CMD, USER and WORKDIR unless
-// the spec replaces them; the flags file is a host path, so only the SLIPWAY_FLAG_* variables go.
+// the spec replaces them. The flags file's directory (the app's own, holding only its flags) is
+// mounted read-only and $SLIPWAY_FLAGS_FILE names the file inside the container.
 runtime::ContainerSpec ReplicaUnit::ContainerSpecFor(const runtime::LaunchSpec& launch) const {
   const spec::AppSpec& s = config_.spec;
   runtime::ContainerSpec c;
@@ -128,7 +130,12 @@ runtime::ContainerSpec ReplicaUnit::ContainerSpecFor(const runtime::LaunchSpec& 
   if (s.args_given || !s.command.empty()) c.args = s.args;
   c.env = launch.env;
   c.env.erase("PATH");
-  c.env.erase("SLIPWAY_FLAGS_FILE");
+  if (!config_.flags_file.empty()) {
+    const std::filesystem::path file(config_.flags_file);
+    c.flags_dir = file.parent_path().string();
+    c.env["SLIPWAY_FLAGS_FILE"] =
+        std::string(runtime::kContainerFlagsDir) + "/" + file.filename().string();
+  }
   if (s.user_given) c.user = s.group ? s.user + ":" + *s.group : s.user;
   if (s.workdir_given) c.workdir = s.workdir;
   c.limits = s.limits;

@@ -72,6 +72,16 @@ std::string CpuQuotaUs(double cores) {
   return std::to_string(std::max<std::uint64_t>(quota, 1000));  // kernel minimum is 1ms
 }
 
+// A cpu reservation as a relative weight: one core is the kernel's default weight (cpu.shares
+// 1024, cpu.weight 100), so a replica reserving 2 cores gets twice the CPU of an unreserved
+// process under contention, and one reserving 0.25 a quarter of it. Clamped to the kernel's range.
+std::string CpuSharesFor(double cores) {
+  return std::to_string(std::clamp<long long>(std::llround(cores * 1024), 2, 262'144));
+}
+std::string CpuWeightFor(double cores) {
+  return std::to_string(std::clamp<long long>(std::llround(cores * 100), 1, 10'000));
+}
+
 }  // namespace
 
 const char* CgroupLayoutName(CgroupLayout layout) {
@@ -106,8 +116,9 @@ ReplicaCgroup ReplicaCgroup::Create(const std::string& name, const spec::Limits&
   ReplicaCgroup cg;
   cg.layout_ = DetectCgroupLayout(root);
   report->cgroup_layout = CgroupLayoutName(cg.layout_);
-  const bool want_memory = limits.memory_bytes.has_value();
-  const bool want_cpu = limits.cpu.has_value();
+  const bool want_memory =
+      limits.memory_bytes.has_value() || limits.memory_reservation_bytes.has_value();
+  const bool want_cpu = limits.cpu.has_value() || limits.cpu_reservation.has_value();
   const bool want_pids = limits.processes.has_value();
   if (!want_memory && !want_cpu && !want_pids) return cg;
 
@@ -150,9 +161,18 @@ ReplicaCgroup ReplicaCgroup::Create(const std::string& name, const spec::Limits&
     };
     if (want_memory) {
       std::string hierarchy = root + "/memory";
-      report->memory_applied = setup(
-          "memory", hierarchy, {{"memory.limit_in_bytes", std::to_string(*limits.memory_bytes)}});
-      if (report->memory_applied) {
+      std::vector<std::pair<std::string, std::string>> files;
+      if (limits.memory_bytes) {
+        files.emplace_back("memory.limit_in_bytes", std::to_string(*limits.memory_bytes));
+      }
+      // v1 has no memory.low; the soft limit is what Docker uses for MemoryReservation there:
+      // under memory pressure a group is reclaimed down to it before groups below theirs.
+      if (limits.memory_reservation_bytes) {
+        files.emplace_back("memory.soft_limit_in_bytes",
+                           std::to_string(*limits.memory_reservation_bytes));
+      }
+      report->memory_applied = setup("memory", hierarchy, files);
+      if (report->memory_applied && limits.memory_bytes) {
         cg.memory_dir_ = cg.dirs_.back();
         // Without swap accounting the limit already OOM-kills; with it, forbid escaping to swap.
         if (Exists(cg.memory_dir_ + "/memory.memsw.limit_in_bytes")) {
@@ -164,9 +184,15 @@ ReplicaCgroup ReplicaCgroup::Create(const std::string& name, const spec::Limits&
     if (want_cpu) {
       std::string hierarchy = root + "/cpu";
       if (!IsFsType(hierarchy, CGROUP_SUPER_MAGIC)) hierarchy = root + "/cpu,cpuacct";
-      report->cpu_applied = setup("cpu", hierarchy,
-                                  {{"cpu.cfs_period_us", std::to_string(kCpuPeriodUs)},
-                                   {"cpu.cfs_quota_us", CpuQuotaUs(*limits.cpu)}});
+      std::vector<std::pair<std::string, std::string>> files;
+      if (limits.cpu) {
+        files.emplace_back("cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
+        files.emplace_back("cpu.cfs_quota_us", CpuQuotaUs(*limits.cpu));
+      }
+      if (limits.cpu_reservation) {
+        files.emplace_back("cpu.shares", CpuSharesFor(*limits.cpu_reservation));
+      }
+      report->cpu_applied = setup("cpu", hierarchy, files);
     }
     if (want_pids) {
       report->pids_applied =
@@ -213,15 +239,22 @@ ReplicaCgroup ReplicaCgroup::Create(const std::string& name, const spec::Limits&
                           std::strerror(e));
     }
   };
-  if (want_memory) {
+  if (limits.memory_bytes) {
     apply(&report->memory_applied, "memory", "memory.max", std::to_string(*limits.memory_bytes));
     if (report->memory_applied && Exists(dir + "/memory.swap.max")) {
       WriteFile(dir + "/memory.swap.max", "0");
     }
   }
-  if (want_cpu) {
+  if (limits.memory_reservation_bytes) {
+    apply(&report->memory_applied, "memory", "memory.low",
+          std::to_string(*limits.memory_reservation_bytes));
+  }
+  if (limits.cpu) {
     apply(&report->cpu_applied, "cpu", "cpu.max",
           CpuQuotaUs(*limits.cpu) + " " + std::to_string(kCpuPeriodUs));
+  }
+  if (limits.cpu_reservation) {
+    apply(&report->cpu_applied, "cpu", "cpu.weight", CpuWeightFor(*limits.cpu_reservation));
   }
   if (want_pids) {
     apply(&report->pids_applied, "pids", "pids.max", std::to_string(*limits.processes));

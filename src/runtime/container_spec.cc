@@ -1,5 +1,6 @@
 #include "runtime/container_spec.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace slipway::runtime {
@@ -48,11 +49,25 @@ nlohmann::json ContainerCreateBody(const ContainerSpec& spec, const std::string&
   if (spec.limits.cpu) {
     host["NanoCpus"] = static_cast<std::int64_t>(std::llround(*spec.limits.cpu * 1e9));
   }
+  if (spec.limits.memory_reservation_bytes) {
+    host["MemoryReservation"] = *spec.limits.memory_reservation_bytes;
+  }
+  // A relative weight, 1024 per core (Docker's default for a container is 1024: one core).
+  if (spec.limits.cpu_reservation) {
+    host["CpuShares"] =
+        std::clamp<std::int64_t>(std::llround(*spec.limits.cpu_reservation * 1024), 2, 262'144);
+  }
   if (spec.limits.processes) host["PidsLimit"] = *spec.limits.processes;
   nlohmann::json mounts = nlohmann::json::array();
   for (const spec::VolumeMount& v : spec.volumes) {
     mounts.push_back(
         {{"Type", "volume"}, {"Source", v.name}, {"Target", v.target}, {"ReadOnly", v.read_only}});
+  }
+  if (!spec.flags_dir.empty()) {
+    mounts.push_back({{"Type", "bind"},
+                      {"Source", spec.flags_dir},
+                      {"Target", kContainerFlagsDir},
+                      {"ReadOnly", true}});
   }
   if (!mounts.empty()) host["Mounts"] = mounts;
   const std::string port = std::to_string(spec.port) + "/tcp";

@@ -25,6 +25,10 @@ inline constexpr char kLabelReplica[] = "slipway.replica";
 inline constexpr char kLabelToken[] = "slipway.replica-token";
 inline constexpr char kLabelOwner[] = "slipway.owner";  // the creating daemon's state dir
 
+// Where a container sees its app's flags directory (read-only): a directory, not the file, so
+// the daemon's rename of a new file over the old one shows inside the container at once.
+inline constexpr char kContainerFlagsDir[] = "/run/slipway";
+
 struct ContainerSpec {
   std::string name;  // the container's name, e.g. "slipway-hello-r3-0"
   std::string app;
@@ -43,6 +47,7 @@ struct ContainerSpec {
   bool read_only_rootfs = false;
   std::vector<std::string> cap_add;  // capability names without CAP_
   std::vector<spec::VolumeMount> volumes;
+  std::string flags_dir;  // host directory bind-mounted read-only at kContainerFlagsDir; "": none
   std::string stop_signal = "SIGTERM";
   Millis grace_period{10'000};
   std::string log_path;  // the container's output as JSON lines (see LogRecordLine)

@@ -148,8 +148,9 @@ struct DockerReplica::Impl : std::enable_shared_from_this<DockerReplica::Impl> {
         drain_timer(io),
         log_file(spec.log_path, spec.log_max_bytes) {
     limits.cgroup_layout = "docker";
-    limits.memory_applied = spec.limits.memory_bytes.has_value();
-    limits.cpu_applied = spec.limits.cpu.has_value();
+    limits.memory_applied =
+        spec.limits.memory_bytes.has_value() || spec.limits.memory_reservation_bytes.has_value();
+    limits.cpu_applied = spec.limits.cpu.has_value() || spec.limits.cpu_reservation.has_value();
     limits.pids_applied = spec.limits.processes.has_value();
   }
 

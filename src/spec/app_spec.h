@@ -35,6 +35,9 @@ struct Limits {
   std::optional<double> cpu;                  // cores, e.g. 0.5 (cgroup cpu quota)
   std::uint64_t open_files = 1024;            // RLIMIT_NOFILE
   std::optional<std::uint64_t> processes;     // pids cgroup limit (and RLIMIT_NPROC)
+  // `reservations:` what a replica keeps under contention (not a cap):
+  std::optional<std::uint64_t> memory_reservation_bytes;  // memory.low (v2), soft limit (v1)
+  std::optional<double> cpu_reservation;  // cores, as a relative weight: 1024 shares per core
 };
 
 struct RollingStrategy {

@@ -99,7 +99,7 @@ constexpr KeyNote kRefusedServiceKeys[] = {
     {"scale", "use deploy.replicas"},
     {"mem_limit", "use deploy.resources.limits.memory"},
     {"memswap_limit", "use deploy.resources.limits.memory"},
-    {"mem_reservation", "reservations are not enforced"},
+    {"mem_reservation", "use deploy.resources.reservations.memory"},
     {"cpus", "use deploy.resources.limits.cpus"},
     {"cpu_shares", "use deploy.resources.limits.cpus"},
     {"cpu_quota", "use deploy.resources.limits.cpus"},
@@ -801,6 +801,10 @@ class ComposeReader {
         std::vector<std::string> parts;
         std::stringstream in(v.Scalar());
         for (std::string p; std::getline(in, p, ':');) parts.push_back(p);
+        if (parts.empty()) {  // "" (or a tag with no value): nothing to split
+          Fail(mark, f->path, "an empty volume; write NAME:/path");
+          continue;
+        }
         if (parts.size() == 1) {
           Fail(mark, f->path,
                Quoted(v.Scalar()) + " is an anonymous volume; name it (NAME:" + v.Scalar() +
@@ -889,17 +893,22 @@ class ComposeReader {
     }
     auto resources = deploy->Mapping("resources", kResourcesKeys);
     if (!resources) return;
-    if (auto limits = resources->Mapping("limits", kLimitKeys)) {
+    // `cpus` and `memory` read the same in limits and reservations.
+    auto read_cpus_and_memory = [this](MappingReader& m) {
       YAML::Node node(YAML::NodeType::Map);
-      if (auto cpus = limits->Number("cpus", 0.01, 1024)) node["cpu"] = *cpus;
-      if (auto memory = limits->String("memory")) {
+      if (auto cpus = m.Number("cpus", 0.01, 1024)) node["cpu"] = *cpus;
+      if (auto memory = m.String("memory")) {
         if (auto bytes = ParseComposeBytes(memory->value)) {
           node["memory"] = *bytes;
         } else {
-          Fail(memory->mark, limits->path() + ".memory",
+          Fail(memory->mark, m.path() + ".memory",
                Quoted(memory->value) + " is not a size (examples: 64m, 512M, 1g)");
         }
       }
+      return node;
+    };
+    if (auto limits = resources->Mapping("limits", kLimitKeys)) {
+      YAML::Node node = read_cpus_and_memory(*limits);
       if (auto pids = limits->Integer("pids", 1, 1 << 22)) node["processes"] = *pids;
       if (const Field* f = limits->Find("devices")) {
         Fail(f->key.Mark(), f->path, "not supported: host devices are not passed into containers");
@@ -909,10 +918,19 @@ class ComposeReader {
         origin["limits"] = limits->mark();
       }
     }
+    // Reservations: what a replica keeps under contention (see `reservations:` in the spec).
     if (auto reservations = resources->Mapping("reservations", kReservationKeys)) {
-      for (const Field& f : reservations->fields()) {
-        Warn(f.key.Mark(), f.path,
-             "not enforced: Slipway schedules on this host only and reserves nothing");
+      YAML::Node node = read_cpus_and_memory(*reservations);
+      for (std::string_view key : {"devices", "generic_resources"}) {
+        if (const Field* f = reservations->Find(key)) {
+          Warn(f->key.Mark(), f->path,
+               "not reserved: Slipway runs on this host only and passes no devices or generic "
+               "resources into containers");
+        }
+      }
+      if (node.size() > 0) {
+        out["reservations"] = node;
+        origin["reservations"] = reservations->mark();
       }
     }
   }

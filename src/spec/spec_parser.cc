@@ -40,8 +40,9 @@ constexpr std::string_view kTopLevelKeys[] = {"app",        "command",
                                               "logs",       "analysis",
                                               "flags",      "alerts",
                                               "slo",        "allow_mutable_tag",
-                                              "docker"};
+                                              "docker",     "reservations"};
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
+constexpr std::string_view kReservationsKeys[] = {"memory", "cpu"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.
 constexpr std::string_view kProbeKeys[] = {
     "type",           "path",    "command",           "for",
@@ -186,6 +187,9 @@ class SpecReader {
       }
     }
     if (auto limits = top.Mapping("limits", kLimitsKeys)) ReadLimits(*limits, spec.limits);
+    if (auto reservations = top.Mapping("reservations", kReservationsKeys)) {
+      ReadReservations(*reservations, spec.limits);
+    }
     if (auto readiness = top.Mapping("readiness", kProbeKeys)) {
       ReadProbe(*readiness, spec.readiness, /*is_readiness=*/true);
     }
@@ -307,6 +311,30 @@ class SpecReader {
     }
     if (auto processes = limits.Integer("processes", 1, 100'000)) {
       out.processes = static_cast<std::uint64_t>(*processes);
+    }
+  }
+
+  // After ReadLimits: a reservation above the limit of the same resource is refused.
+  void ReadReservations(MappingReader& reservations, Limits& out) {
+    if (auto memory = reservations.ByteSize("memory", 1ull << 20,
+                                            std::numeric_limits<std::uint64_t>::max())) {
+      if (out.memory_bytes && *memory > *out.memory_bytes) {
+        diagnostics_.Add(reservations.Find("memory")->ValueMark(),
+                         "reservations.memory: " + FormatByteSize(*memory) +
+                             " is more than limits.memory (" + FormatByteSize(*out.memory_bytes) +
+                             ")");
+      } else {
+        out.memory_reservation_bytes = *memory;
+      }
+    }
+    if (auto cpu = reservations.Number("cpu", 0.01, 1024)) {
+      if (out.cpu && *cpu > *out.cpu) {
+        diagnostics_.Add(reservations.Find("cpu")->ValueMark(),
+                         "reservations.cpu: " + FormatNumber(*cpu) + " is more than limits.cpu (" +
+                             FormatNumber(*out.cpu) + ")");
+      } else {
+        out.cpu_reservation = *cpu;
+      }
     }
   }
 

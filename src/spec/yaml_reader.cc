@@ -33,13 +33,13 @@ std::string Quoted(std::string_view text) {
   return out + "\"";
 }
 
-namespace {
-
 std::string FormatNumber(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g", value);
   return buffer;
 }
+
+namespace {
 
 std::string Prefixed(const std::string& path, std::string message) {
   return path.empty() ? message : path + ": " + message;

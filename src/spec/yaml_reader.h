@@ -113,6 +113,9 @@ ParseOutcome ParseAppSpecNode(const YAML::Node& root, const std::string& file,
 // Parses a scalar's text as a decimal integer (optional '-'), without range checks.
 std::optional<std::int64_t> ParseInteger(std::string_view text);
 
+// "0.5", "2", "1e+06": a number as messages show it (%g).
+std::string FormatNumber(double value);
+
 // "256Mi", "4Ki", "1000": the shortest exact binary form.
 std::string FormatByteSize(std::uint64_t bytes);
 

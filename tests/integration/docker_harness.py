@@ -15,9 +15,10 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import unittest
 import urllib.parse
 
-from harness import HELLO, wait_until
+from harness import HELLO, Daemon, Workspace, free_port, stop_daemon, wait_until
 
 API = "/v1.41"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -253,3 +254,64 @@ class TestRegistry:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=15)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@unittest.skipUnless(dockerd_path(), "dockerd is not installed (apt-get install docker.io)")
+class DockerTestCase(unittest.TestCase):
+    """One private dockerd per test class (cls.dockerd, its engine cls.engine, cls.docker_host
+    to pass as --docker-host), and with `use_registry = True` a private registry too
+    (cls.registry; the class is skipped without docker-registry). Override set_up_images()
+    (a classmethod) to build the class's images once. Per test: a fresh workspace (self.ws), a
+    daemon on that dockerd (self.daemon, its log printed when the test failed) and a free port
+    (self.port); afterwards every Slipway container (and volume) of the engine is removed.
+    Everything is stopped even when a set-up step fails."""
+
+    use_registry = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if cls.use_registry and not registry_path():
+            raise unittest.SkipTest("docker-registry is not installed (apt-get install "
+                                    "docker-registry)")
+        cls.registry = None
+        cls.dockerd = None
+        try:
+            if cls.use_registry:
+                cls.registry = TestRegistry().start()
+            cls.dockerd = TestDockerd().start()
+            cls.engine = cls.dockerd.engine
+            cls.docker_host = cls.dockerd.host
+            cls.set_up_images()
+        except BaseException:
+            cls._stop_docker()
+            raise
+
+    @classmethod
+    def set_up_images(cls):
+        """Builds the images the class's tests run (once per class); none by default."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._stop_docker()
+        super().tearDownClass()
+
+    @classmethod
+    def _stop_docker(cls):
+        if cls.dockerd is not None:
+            cls.dockerd.stop()
+        if cls.registry is not None:
+            cls.registry.stop()
+
+    def setUp(self):
+        self.ws = Workspace()
+        self.addCleanup(self.ws.cleanup)
+        self.addCleanup(self.remove_containers_and_volumes)
+        self.daemon = Daemon(self.ws, ["--docker-host", self.docker_host]).start()
+        self.addCleanup(stop_daemon, self, self.daemon)
+        self.port = free_port()
+
+    def remove_containers_and_volumes(self):
+        self.engine.remove_all()
+        for v in (self.engine.json("GET", "/volumes") or {}).get("Volumes") or []:
+            self.engine.request("DELETE", f"/volumes/{v['Name']}?force=1")

@@ -13,8 +13,8 @@ import os
 import re
 import unittest
 
-from docker_harness import TestDockerd, dockerd_path
-from harness import Daemon, Workspace, free_port, http_get, wait_until
+from docker_harness import DockerTestCase
+from harness import http_get, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPOSE_BAD = os.path.join(HERE, "..", "spec", "compose-bad")
@@ -86,39 +86,11 @@ def expectation(path):
     return first[len(prefix):].rstrip("\n")
 
 
-@unittest.skipUnless(dockerd_path(), "dockerd is not installed (apt-get install docker.io)")
-class ComposeDeployTest(unittest.TestCase):
+class ComposeDeployTest(DockerTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.dockerd = TestDockerd().start()
-        try:
-            cls.engine = cls.dockerd.engine
-            cls.image = cls.engine.build_hello("shop:v1", "compose", dockerfile=DOCKERFILE,
-                                               dirs=("data",))
-        except Exception:
-            cls.dockerd.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dockerd.stop()
-
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws, ["--docker-host", self.dockerd.host]).start()
-        self.port = free_port()
-
-    def tearDown(self):
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True) or os.environ.get("SHOW_DAEMON_LOG"):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-8000:])
-        self.engine.remove_all()
-        for v in (self.engine.json("GET", "/volumes") or {}).get("Volumes") or []:
-            self.engine.request("DELETE", f"/volumes/{v['Name']}?force=1")
-        self.ws.cleanup()
+    def set_up_images(cls):
+        cls.image = cls.engine.build_hello("shop:v1", "compose", dockerfile=DOCKERFILE,
+                                           dirs=("data",))
 
     def write_compose(self, version):
         self.ws.write_spec("web.env", "GREETING=from-env-file\n")

@@ -9,26 +9,16 @@ import re
 import shutil
 import unittest
 
-from docker_harness import (DOCKERFILE, HELLO_STATIC, TestDockerd, TestRegistry, dockerd_path,
-                            registry_path)
-from harness import Daemon, Workspace, free_port, http_get, wait_until
+from docker_harness import DOCKERFILE, HELLO_STATIC, DockerTestCase
+from harness import http_get, wait_until
 from test_docker_deploy import docker_spec
 
 
-@unittest.skipUnless(dockerd_path() and registry_path(),
-                     "needs dockerd and docker-registry (apt-get install docker.io docker-registry)")
-class DockerBuildTest(unittest.TestCase):
+class DockerBuildTest(DockerTestCase):
+    use_registry = True
+
     def setUp(self):
-        self.registry = TestRegistry().start()
-        self.addCleanup(self.registry.stop)
-        self.dockerd = TestDockerd().start()
-        self.addCleanup(self.dockerd.stop)
-        self.engine = self.dockerd.engine
-        self.ws = Workspace()
-        self.addCleanup(self.ws.cleanup)
-        self.daemon = Daemon(self.ws, ["--docker-host", self.dockerd.host]).start()
-        self.addCleanup(self.stop_daemon)
-        self.port = free_port()
+        super().setUp()
         self.ctx = os.path.join(self.ws.dir, "app")
         os.makedirs(self.ctx)
         shutil.copy(DOCKERFILE, os.path.join(self.ctx, "Dockerfile"))
@@ -42,17 +32,9 @@ class DockerBuildTest(unittest.TestCase):
         with open(self.compose, "w") as f:
             f.write(f"services:\n  web:\n    build: .\n    image: {self.registry.host}/hello\n")
 
-    def stop_daemon(self):
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-6000:])
-
     def build(self, *args):
         res = self.daemon.cli("build", "web", "-f", self.compose, "--docker-host",
-                              self.dockerd.host, *args, timeout=300)
+                              self.docker_host, *args, timeout=300)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         return res.stdout
 

@@ -7,36 +7,15 @@ import os
 import signal
 import unittest
 
-from docker_harness import TestDockerd, dockerd_path
+from docker_harness import DockerTestCase
 from harness import Daemon, LoadGen, Workspace, free_port, http_get, stop_daemon, wait_until
 from test_docker_deploy import docker_spec, slipway_containers
 
 
-@unittest.skipUnless(dockerd_path(), "dockerd is not installed (apt-get install docker.io)")
-class DockerDaemonCrashTest(unittest.TestCase):
+class DockerDaemonCrashTest(DockerTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.dockerd = TestDockerd().start()
-        try:
-            cls.engine = cls.dockerd.engine
-            cls.image = cls.engine.build_hello("hello:v1", "v1")
-        except Exception:
-            cls.dockerd.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dockerd.stop()
-
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws, ["--docker-host", self.dockerd.host]).start()
-        self.port = free_port()
-
-    def tearDown(self):
-        stop_daemon(self, self.daemon)
-        self.engine.remove_all()
-        self.ws.cleanup()
+    def set_up_images(cls):
+        cls.image = cls.engine.build_hello("hello:v1", "v1")
 
     def test_kill_9_then_containers_are_adopted_not_recreated(self):
         res = self.daemon.cli("deploy", "-f", docker_spec(self.ws, "v1.yaml", self.image,

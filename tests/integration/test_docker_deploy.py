@@ -8,8 +8,8 @@ import json
 import os
 import unittest
 
-from docker_harness import HELLO_STATIC, TestDockerd, dockerd_path
-from harness import Daemon, LoadGen, Workspace, free_port, http_get, stop_daemon, wait_until
+from docker_harness import HELLO_STATIC, DockerTestCase
+from harness import Daemon, LoadGen, Workspace, free_port, http_get, wait_until
 
 
 def docker_spec(ws, name, image, port, version, replicas=3, env=None, extra="",
@@ -37,32 +37,11 @@ def slipway_containers(engine, release=None):
     return [c for c in engine.containers(label) if c["State"] == "running"]
 
 
-@unittest.skipUnless(dockerd_path(), "dockerd is not installed (apt-get install docker.io)")
-class DockerDeployTest(unittest.TestCase):
+class DockerDeployTest(DockerTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.dockerd = TestDockerd().start()
-        try:
-            cls.engine = cls.dockerd.engine
-            cls.v1_id = cls.engine.build_hello("hello:v1", "v1")
-            cls.v2_id = cls.engine.build_hello("hello:v2", "v2")
-        except Exception:
-            cls.dockerd.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dockerd.stop()
-
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws, ["--docker-host", self.dockerd.host]).start()
-        self.port = free_port()
-
-    def tearDown(self):
-        stop_daemon(self, self.daemon)
-        self.engine.remove_all()
-        self.ws.cleanup()
+    def set_up_images(cls):
+        cls.v1_id = cls.engine.build_hello("hello:v1", "v1")
+        cls.v2_id = cls.engine.build_hello("hello:v2", "v2")
 
     def deploy(self, path):
         return self.daemon.cli("deploy", "-f", path)
@@ -169,6 +148,44 @@ class DockerDeployTest(unittest.TestCase):
         self.daemon.stop()
         self.assertEqual(self.engine.containers(), [])
 
+
+    def test_flag_set_reaches_a_running_container_and_reservations_are_set(self):
+        extra = ("flags:\n  new_checkout: false\n  beta_banner: 25%\n"
+                 "reservations:\n  memory: 16Mi\n  cpu: 0.25\n")
+        # Where daemons before the per-app directory kept the file (and what the replicas they
+        # started still read when adopted): it becomes a symlink to the live file.
+        legacy = os.path.join(self.ws.state_dir, "flags", "hello.json")
+        os.makedirs(os.path.dirname(legacy), exist_ok=True)
+        with open(legacy, "w") as f:
+            f.write('{"new_checkout": true}\n')
+        res = self.deploy(docker_spec(self.ws, "flags.yaml", self.v1_id, self.port, "v1",
+                                      replicas=1, extra=extra))
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        [container] = slipway_containers(self.engine)
+        info = self.engine.inspect(container["Id"])
+        self.assertIn("SLIPWAY_FLAGS_FILE=/run/slipway/flags.json", info["Config"]["Env"])
+        self.assertIn("SLIPWAY_FLAG_NEW_CHECKOUT=false", info["Config"]["Env"])
+        flags_dir = os.path.join(self.ws.state_dir, "flags", "hello")
+        self.assertEqual([(m["Type"], m["Source"], m["Destination"], m["RW"])
+                          for m in info["Mounts"]], [("bind", flags_dir, "/run/slipway", False)])
+        self.assertEqual(os.listdir(flags_dir), ["flags.json"], "only this app's flags")
+        self.assertEqual(info["HostConfig"]["MemoryReservation"], 16 << 20)
+        self.assertEqual(info["HostConfig"]["CpuShares"], 256)
+        self.assertEqual(json.loads(http_get(self.port, "/flags")[1]),
+                         {"new_checkout": False, "beta_banner": 25})
+
+        res = self.daemon.cli("flag", "set", "hello", "new_checkout", "true")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        # The rename shows inside the container at once: the directory is mounted, not the file.
+        self.assertEqual(json.loads(http_get(self.port, "/flags")[1]),
+                         {"new_checkout": True, "beta_banner": 25})
+        self.assertEqual(os.readlink(legacy), "hello/flags.json")
+        with open(legacy) as f:
+            self.assertEqual(json.load(f), {"new_checkout": True, "beta_banner": 25})
+        after = self.engine.inspect(container["Id"])
+        self.assertEqual((after["Id"], after["RestartCount"], after["State"]["StartedAt"]),
+                         (info["Id"], 0, info["State"]["StartedAt"]), "no container restart")
+        self.assertEqual([c["Id"] for c in slipway_containers(self.engine)], [container["Id"]])
 
     def test_root_images_and_broken_entrypoints_fail_their_deploy_clearly(self):
         root_image = self.engine.build_hello(

@@ -64,6 +64,29 @@ TEST(CgroupsTest, WritesV1LimitsAndRemoves) {
   EXPECT_TRUE(cg.Remove());  // idempotent
 }
 
+TEST(CgroupsTest, WritesV1ReservationsAsSoftLimitAndShares) {
+  if (DetectCgroupLayout() != CgroupLayout::kV1) GTEST_SKIP() << "not a v1 host";
+  spec::Limits limits;
+  limits.memory_reservation_bytes = 16 << 20;
+  limits.cpu_reservation = 0.25;
+  LimitsReport report;
+  std::string name = testing::UniqueName("cg");
+  ReplicaCgroup cg = ReplicaCgroup::Create(name, limits, &report);
+  EXPECT_TRUE(report.memory_applied);
+  EXPECT_TRUE(report.cpu_applied);
+  EXPECT_FALSE(report.pids_applied);
+  EXPECT_EQ(report.note, "");
+  EXPECT_EQ(cg.paths().procs_files.size(), 2u);
+  const std::string mem = "/sys/fs/cgroup/memory/slipway/" + name;
+  const std::string cpu = "/sys/fs/cgroup/cpu/slipway/" + name;
+  EXPECT_EQ(Trim(ReadFile(mem + "/memory.soft_limit_in_bytes")), "16777216");
+  EXPECT_EQ(Trim(ReadFile(cpu + "/cpu.shares")), "256");
+  // No cap was asked for: the group's quota and limit stay unlimited.
+  EXPECT_EQ(Trim(ReadFile(cpu + "/cpu.cfs_quota_us")), "-1");
+  EXPECT_EQ(Trim(ReadFile(mem + "/memory.limit_in_bytes")), "9223372036854771712");
+  EXPECT_TRUE(cg.Remove());
+}
+
 TEST(CgroupsTest, CreatingAgainReattachesTheGroupsOfARunningProcess) {
   if (DetectCgroupLayout() != CgroupLayout::kV1) GTEST_SKIP() << "not a v1 host";
   spec::Limits limits;

@@ -30,6 +30,9 @@ TEST(ContainerSpecTest, IsHardenedByDefault) {
   EXPECT_EQ(host["NetworkMode"], "host");
   EXPECT_FALSE(host.contains("PortBindings"));
   EXPECT_FALSE(host.contains("Memory"));
+  EXPECT_FALSE(host.contains("MemoryReservation"));
+  EXPECT_FALSE(host.contains("CpuShares"));
+  EXPECT_FALSE(host.contains("Mounts"));
   EXPECT_EQ(host["Ulimits"][0]["Name"], "nofile");
   EXPECT_EQ(body["Image"], "sha256:" + std::string(64, 'a'));
   EXPECT_FALSE(body.contains("User")) << "the image's USER, checked at deploy";
@@ -83,6 +86,31 @@ TEST(ContainerSpecTest, CarriesLimitsCapabilitiesVolumesAndOverrides) {
   EXPECT_EQ(body["WorkingDir"], "/data");
   EXPECT_EQ(body["StopSignal"], "SIGQUIT");
   EXPECT_EQ(body["StopTimeout"], 3);
+}
+
+TEST(ContainerSpecTest, ReservationsBecomeMemoryReservationAndCpuShares) {
+  ContainerSpec c = Hello();
+  c.limits.memory_bytes = 64 << 20;
+  c.limits.memory_reservation_bytes = 16 << 20;
+  c.limits.cpu_reservation = 0.5;
+  nlohmann::json host = ContainerCreateBody(c, "tok")["HostConfig"];
+  EXPECT_EQ(host["Memory"], 64 << 20);
+  EXPECT_EQ(host["MemoryReservation"], 16 << 20);
+  EXPECT_EQ(host["CpuShares"], 512);  // 1024 a core: a container's default weight is one core
+  EXPECT_FALSE(host.contains("NanoCpus"));
+  c.limits.cpu_reservation = 0.001;  // the kernel's minimum weight
+  EXPECT_EQ(ContainerCreateBody(c, "tok")["HostConfig"]["CpuShares"], 2);
+}
+
+TEST(ContainerSpecTest, TheFlagsDirectoryIsMountedReadOnly) {
+  ContainerSpec c = Hello();
+  c.flags_dir = "/var/lib/slipway/flags/hello";
+  nlohmann::json host = ContainerCreateBody(c, "tok")["HostConfig"];
+  ASSERT_EQ(host["Mounts"].size(), 1u);
+  EXPECT_EQ(host["Mounts"][0], (nlohmann::json{{"Type", "bind"},
+                                               {"Source", "/var/lib/slipway/flags/hello"},
+                                               {"Target", "/run/slipway"},
+                                               {"ReadOnly", true}}));
 }
 
 TEST(ContainerSpecTest, BridgePublishesThePortOnLoopbackOnly) {

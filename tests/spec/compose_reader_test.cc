@@ -6,35 +6,20 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "bad_corpus.h"
+
 namespace slipway::spec {
 namespace {
 
-namespace fs = std::filesystem;
-
 const std::string kGood = std::string(COMPOSE_GOOD_DIR) + "/three/compose.yaml";
 
-std::vector<std::string> CorpusFiles() {
-  std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(COMPOSE_BAD_DIR)) {
-    if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string ExpectedError(const std::string& path) {
-  std::ifstream in(path);
-  std::string first_line;
-  std::getline(in, first_line);
-  constexpr std::string_view kPrefix = "# expect: ";
-  if (!first_line.starts_with(kPrefix)) return "(missing `# expect: ` line)";
-  return first_line.substr(kPrefix.size());
-}
+using testing_corpus::CorpusFiles;
+using testing_corpus::CorpusTestName;
+using testing_corpus::ExpectedDiagnostic;
 
 bool HasWarning(const ComposeOutcome& outcome, const std::string& text) {
   return std::any_of(outcome.warnings.begin(), outcome.warnings.end(), [&](const Diagnostic& d) {
@@ -58,6 +43,8 @@ TEST(ComposeReaderTest, ThreeServicesTranslateInDependencyOrder) {
   EXPECT_EQ(web.limits.memory_bytes, 64u << 20);
   EXPECT_EQ(web.limits.cpu, 0.5);
   EXPECT_EQ(web.limits.processes, 32u);
+  EXPECT_EQ(web.limits.memory_reservation_bytes, 16u << 20);
+  EXPECT_EQ(web.limits.cpu_reservation, std::nullopt);
   EXPECT_EQ(web.readiness.type, ProbeType::kHttp);
   EXPECT_EQ(web.readiness.path, "/up");
   EXPECT_EQ(web.readiness.interval, Millis(250));
@@ -91,8 +78,6 @@ TEST(ComposeReaderTest, ThreeServicesTranslateInDependencyOrder) {
 TEST(ComposeReaderTest, IgnoredKeysAreWarnedAtTheirPosition) {
   ComposeOutcome outcome = ReadComposeFile(kGood, {});
   EXPECT_TRUE(HasWarning(outcome, kGood + ":35:5: warning: services.web.restart: ignored"));
-  EXPECT_TRUE(
-      HasWarning(outcome, "services.web.deploy.resources.reservations.memory: not enforced"));
   EXPECT_TRUE(HasWarning(outcome, "container port 80 is not used"));
 }
 
@@ -165,6 +150,43 @@ TEST(ComposeReaderTest, DetectsComposeFiles) {
   EXPECT_FALSE(LooksLikeComposeFile(std::string(SPEC_CORPUS_DIR) + "/../testdata/nope.yaml"));
 }
 
+// A one-service Compose file whose deploy.resources are `resources` (indented 8).
+std::string WriteResourcesCompose(const std::string& resources) {
+  const std::string path = ::testing::TempDir() + "/reservations-compose.yaml";
+  std::ofstream(path) << "services:\n  web:\n    image: hello@sha256:" + std::string(64, 'a') +
+                             "\n    deploy:\n      resources:\n" + resources;
+  return path;
+}
+
+// deploy.resources.reservations: cpus and memory become `reservations:`; devices and generic
+// resources are warned about; a reservation above its limit is refused where it is written.
+TEST(ComposeReaderTest, ReservationsBecomeTheSpecsReservations) {
+  std::string path = WriteResourcesCompose(
+      "        limits: {cpus: \"1\", memory: 64m}\n"
+      "        reservations:\n"
+      "          cpus: \"0.25\"\n"
+      "          memory: 32m\n"
+      "          generic_resources: []\n");
+  ComposeOutcome outcome = ReadComposeFile(path, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.errors[0].ToString();
+  const AppSpec& web = outcome.services[0].spec;
+  EXPECT_EQ(web.limits.cpu_reservation, 0.25);
+  EXPECT_EQ(web.limits.memory_reservation_bytes, 32u << 20);
+  EXPECT_TRUE(HasWarning(outcome,
+                         path + ":10:11: warning: services.web.deploy.resources.reservations."
+                                "generic_resources: not reserved: Slipway runs on this host only"));
+
+  path = WriteResourcesCompose(
+      "        limits: {memory: 64m}\n"
+      "        reservations: {memory: 128m}\n");
+  outcome = ReadComposeFile(path, {});
+  ASSERT_EQ(outcome.errors.size(), 1u);
+  EXPECT_EQ(outcome.errors[0].ToString(),
+            path +
+                ":7:23: services.web: reservations.memory: 128Mi is more than limits.memory "
+                "(64Mi)");
+}
+
 class BadComposeTest : public testing::TestWithParam<std::string> {};
 
 TEST_P(BadComposeTest, ReportsExactlyTheExpectedError) {
@@ -174,20 +196,15 @@ TEST_P(BadComposeTest, ReportsExactlyTheExpectedError) {
   EXPECT_TRUE(outcome.services.empty());
   std::vector<std::string> got;
   for (const Diagnostic& d : outcome.errors) got.push_back(d.ToString());
-  EXPECT_EQ(got, std::vector<std::string>{path + ":" + ExpectedError(path)});
+  EXPECT_EQ(got, std::vector<std::string>{path + ":" + ExpectedDiagnostic(path)});
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpus, BadComposeTest, testing::ValuesIn(CorpusFiles()),
-                         [](const testing::TestParamInfo<std::string>& info) {
-                           std::string name = fs::path(info.param).stem().string();
-                           std::replace_if(
-                               name.begin(), name.end(),
-                               [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
-                               '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Corpus, BadComposeTest, testing::ValuesIn(CorpusFiles(COMPOSE_BAD_DIR)),
+                         CorpusTestName);
 
-TEST(BadComposeCorpusTest, HasAtLeastTenFiles) { EXPECT_GE(CorpusFiles().size(), 10u); }
+TEST(BadComposeCorpusTest, HasAtLeastTenFiles) {
+  EXPECT_GE(CorpusFiles(COMPOSE_BAD_DIR).size(), 10u);
+}
 
 }  // namespace
 }  // namespace slipway::spec

@@ -146,6 +146,23 @@ TEST(SpecParserTest, MinimalSpecGetsEveryDefault) {
   EXPECT_EQ(spec.readiness.startup_timeout, default_probe.startup_timeout);
 }
 
+TEST(SpecParserTest, ReservationsAreReadBesideTheLimits) {
+  ParseOutcome outcome = Parse(
+      "app: a\ncommand: ./a\nlimits: {memory: 64Mi, cpu: 1}\nreservations:\n  memory: 64Mi\n"
+      "  cpu: 0.25\n");
+  ASSERT_TRUE(outcome.spec.has_value()) << testing::PrintToString(Messages(outcome));
+  EXPECT_EQ(outcome.spec->limits.memory_reservation_bytes, 64u << 20);  // equal to the limit
+  EXPECT_EQ(outcome.spec->limits.cpu_reservation, 0.25);
+  outcome = Parse("app: a\ncommand: ./a\nreservations: {memory: 512Ki}\n");
+  EXPECT_EQ(Messages(outcome),
+            std::vector<std::string>{
+                "app.yaml:3:24: reservations.memory: 512Ki is out of range (at least 1Mi)"});
+  outcome = Parse("app: a\ncommand: ./a\nlimits: {memory: 64Mi}\nreservations: {memory: 1Gi}\n");
+  EXPECT_EQ(Messages(outcome),
+            std::vector<std::string>{
+                "app.yaml:4:24: reservations.memory: 1Gi is more than limits.memory (64Mi)"});
+}
+
 TEST(SpecParserTest, ReportsEveryProblemSortedByPosition) {
   ParseOutcome outcome = Parse(R"(replicas: 0
 limits:
