@@ -7,6 +7,7 @@ and a private registry, one of each for the class:
 - a spec with `build:` and `registry:` deploys with one `slipway deploy` (built, pushed, run by
   digest), and `slipway releases` shows that digest."""
 
+import json
 import os
 import re
 import shutil
@@ -142,9 +143,11 @@ class DockerRegistryTest(unittest.TestCase):
         res = self.daemon.cli("releases", "built")
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertIn(f"{repo}@{digest}", res.stdout)
-        # The stored spec runs by digest: it has no build: left.
         res = self.daemon.cli("releases", "built", "--json")
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        (release,) = json.loads(res.stdout)
+        self.assertEqual((release["image"], release["image_id"]),
+                         (f"{repo}@{digest}", image["Id"]))
 
         # --no-build with a spec that names no digest is refused before anything changes.
         res = self.daemon.cli("deploy", "-f", spec, "--no-build")

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -277,6 +279,22 @@ TEST(DockerEngineTest, BuildStreamsTheTarContextAndReturnsTheImageId) {
       request.starts_with("POST /v1.41/build?rm=1&forcerm=1&t=hello%3Av1&dockerfile=docker%"
                           "2FDockerfile.web&buildargs=%7B%22V%22%3A%22a%20b%22%7D "))
       << request;
+}
+
+TEST(RegistryAuthTest, ThePasswordFileMustBeReadableByItsOwnerOnly) {
+  const std::string file = ::testing::TempDir() + "/registry-pass-" + std::to_string(::getpid());
+  std::ofstream(file) << "p?>\n";
+  ::chmod(file.c_str(), 0644);
+  auto refused = RegistryAuthFromFile("r:5000", "u", file);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "registry password file " + file + " is readable by others (mode 644); chmod 600 it");
+  ::chmod(file.c_str(), 0600);
+  auto auth = RegistryAuthFromFile("r:5000", "u", file);
+  ASSERT_TRUE(auth) << auth.error().message;
+  EXPECT_EQ(*auth, RegistryAuth("r:5000", "u", "p?>")) << "the newline is not the password's";
+  ::unlink(file.c_str());
+  EXPECT_FALSE(RegistryAuthFromFile("r:5000", "u", file));
 }
 
 TEST(RegistryAuthTest, IsBase64UrlOfTheCredentialsJson) {
