@@ -5,7 +5,8 @@ and a private registry, one of each for the class:
 - `docker: {network: bridge}` serves through the proxy, the container's port published on
   127.0.0.1 only;
 - a spec with `build:` and `registry:` deploys with one `slipway deploy` (built, pushed, run by
-  digest), and `slipway releases` shows that digest."""
+  digest), and `slipway releases` shows that digest; so does a Compose service with `build:`
+  and `x-slipway.registry`."""
 
 import json
 import os
@@ -153,6 +154,31 @@ class DockerRegistryTest(unittest.TestCase):
         res = self.daemon.cli("deploy", "-f", spec, "--no-build")
         self.assertEqual(res.returncode, 2, res.stdout + res.stderr)
         self.assertIn("--no-build needs image: REPO@sha256:...", res.stderr)
+
+    def test_a_compose_service_with_build_is_built_pushed_and_deployed_by_digest(self):
+        ctx = os.path.join(self.ws.dir, "shop")
+        os.makedirs(ctx)
+        shutil.copy(DOCKERFILE, os.path.join(ctx, "Dockerfile"))
+        shutil.copy(HELLO_STATIC, os.path.join(ctx, "hello"))
+        os.chmod(os.path.join(ctx, "hello"), 0o755)
+        compose = os.path.join(ctx, "compose.yaml")
+        with open(compose, "w") as f:
+            f.write("name: shop\n"
+                    f"x-slipway:\n  registry: {self.registry.host}\n"
+                    "services:\n  web:\n    build: .\n    image: web:dev\n"
+                    "    environment: {VERSION: composed}\n"
+                    f"    ports: [\"127.0.0.1:{self.port}:8080\"]\n")
+        res = self.daemon.cli("deploy", "-f", compose, "--docker-host", self.dockerd.host,
+                              timeout=300)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("services.web.image: the tag dev is not used", res.stderr)
+        repo = f"{self.registry.host}/web"
+        m = re.search(rf"^image: {re.escape(repo)}@(sha256:[0-9a-f]{{64}})$", res.stdout, re.M)
+        self.assertTrue(m, res.stdout)
+        self.assertIn("OK: release 1 of shop-web is serving.", res.stdout)
+        self.assertIn("Hello from composed", http_get(self.port)[1])
+        (release,) = json.loads(self.daemon.cli("releases", "shop-web", "--json").stdout)
+        self.assertEqual(release["image"], f"{repo}@{m.group(1)}")
 
 
 if __name__ == "__main__":
