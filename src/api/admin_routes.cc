@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -209,6 +210,12 @@ nlohmann::json ReleaseToJson(const state::Release& r, bool with_spec) {
                       {"spec_file", r.spec_file},
                       {"rollback_of", r.rollback_of ? nlohmann::json(*r.rollback_of) : nullptr}};
   if (!r.image_id.empty()) j["image_id"] = r.image_id;
+  // The image reference the release's spec names (for a built image: the digest it pushed).
+  try {
+    YAML::Node image = YAML::Load(r.spec_yaml)["image"];
+    if (image && image.IsScalar()) j["image"] = image.Scalar();
+  } catch (const YAML::Exception&) {
+  }
   if (with_spec) j["spec_yaml"] = r.spec_yaml;
   return j;
 }

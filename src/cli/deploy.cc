@@ -1,12 +1,15 @@
-// slipway deploy -f slipway.yaml | -f compose.yaml [--profile P]
+// slipway deploy -f slipway.yaml | -f compose.yaml [--profile P] [--no-build]
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "cli/cli_context.h"
+#include "cli/image_build.h"
+#include "runtime/docker_engine.h"
 #include "spec/compose_reader.h"
 #include "spec/spec_parser.h"
 
@@ -17,8 +20,52 @@ namespace {
 struct DeployOptions {
   std::string file = "slipway.yaml";
   bool detach = false;
+  bool no_build = false;
+  std::string docker_host = runtime::DockerEngine::DefaultHost();
   std::vector<std::string> profiles;
 };
+
+// A spec with build: is built (and pushed when it names a registry) here, and the release is
+// sent with image: set to what was built (REPO@sha256:..., else the image ID) and no build:,
+// so the stored spec says exactly what runs. `spec_yaml` is rewritten; false (exit code set)
+// when the build fails. --no-build sends the spec as it is: image: must then be a digest.
+bool BuildForDeploy(Context& ctx, const DeployOptions& opt, const spec::AppSpec& spec,
+                    std::string& spec_yaml) {
+  if (!spec.build) return true;
+  if (opt.no_build) {
+    if (spec::IsPinnedImageReference(spec.image)) return true;
+    std::cerr << fmt::format(
+        "slipway: {}: --no-build needs image: REPO@sha256:... (the spec builds {}); nothing "
+        "was deployed\n",
+        spec.app, spec.image);
+    ctx.exit_code = kExitBadInput;
+    return false;
+  }
+  auto request = ImageBuildOf(spec, opt.docker_host);
+  if (!request) {
+    std::cerr << "slipway: " << spec.app << ": " << request.error().message << "\n";
+    ctx.exit_code = kExitBadInput;
+    return false;
+  }
+  ImageBuildFailure failure;
+  auto built = BuildAndPushImage(*request, std::cout, failure);
+  if (!built) {
+    std::cerr << fmt::format("slipway: building {}: {}; nothing was deployed\n", spec.app,
+                             failure.message);
+    ctx.exit_code = failure.bad_input ? kExitBadInput : kExitFailed;
+    return false;
+  }
+  const std::string ref = built->Reference(request->repository);
+  YAML::Node root = YAML::Load(spec_yaml);
+  root["image"] = ref;
+  root.remove("build");
+  YAML::Emitter emitter;
+  emitter << root;
+  spec_yaml = fmt::format("# image built by slipway deploy from {} ({})\n{}\n", spec.build->context,
+                          built->tagged, emitter.c_str());
+  std::cout << fmt::format("image: {}\n", ref);
+  return true;
+}
 
 // A Compose file: every active service is one app, deployed in depends_on order; each waits
 // for the one before it to serve (its replicas ready), so a failure stops the rest.
@@ -40,6 +87,10 @@ void RunComposeDeploy(Context& ctx, const DeployOptions& opt) {
         opt.file);
     ctx.exit_code = kExitBadInput;
     return;
+  }
+  // Every build first: a failing one deploys nothing.
+  for (spec::ComposeService& s : compose.services) {
+    if (!BuildForDeploy(ctx, opt, s.spec, s.spec_yaml)) return;
   }
   std::error_code ec;
   fs::path abs = fs::absolute(opt.file, ec);
@@ -84,9 +135,11 @@ void RunDeploy(Context& ctx, const DeployOptions& opt) {
   std::ifstream in(opt.file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
+  std::string spec_yaml = text.str();
+  if (!BuildForDeploy(ctx, opt, *parsed.spec, spec_yaml)) return;
   std::error_code ec;
   fs::path abs = fs::absolute(opt.file, ec);
-  nlohmann::json body = {{"spec_yaml", text.str()},
+  nlohmann::json body = {{"spec_yaml", spec_yaml},
                          {"spec_file", abs.string()},
                          {"base_dir", abs.parent_path().string()}};
   api::AdminClient client(ctx.SocketPath());
@@ -113,6 +166,10 @@ void RegisterDeploy(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--profile", opt->profiles, "Compose: activate services of this profile");
   cmd->add_flag("--detach", opt->detach, "return once the release is created");
+  cmd->add_flag("--no-build", opt->no_build,
+                "a spec with build: deploys its image: (a digest) as given, without building");
+  cmd->add_option("--docker-host", opt->docker_host, "the Docker engine that builds build: specs")
+      ->capture_default_str();
   cmd->callback([&ctx, opt] { RunDeploy(ctx, *opt); });
 }
 

@@ -38,6 +38,10 @@ void RegisterReleases(CLI::App& app, Context& ctx) {
       }
       std::string reason = r.value("reason", "");
       if (!reason.empty()) note += (note.empty() ? "" : "; ") + reason;
+      // A docker release: the image it runs (its digest reference, else the pinned ID).
+      std::string image = r.value("image", "");
+      if (image.empty()) image = r.value("image_id", "");
+      if (!image.empty()) note += (note.empty() ? "" : "; ") + std::string("image ") + image;
       std::cout << fmt::format("{} {:>7}  {:<10} {:<24} {:<18} {}\n", n == serving ? "*" : " ", n,
                                r.value("outcome", ""), r.value("created_at", ""),
                                r.value("created_by", ""), note);

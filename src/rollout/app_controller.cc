@@ -431,14 +431,11 @@ void AppController::PinImageThenRoll(state::Release release, spec::AppSpec spec,
             ? fmt::format("release {}: resolving image {}", number, spec.image)
             : fmt::format("release {}: runs the image release {} pinned: {}", number,
                           release.rollback_of.value_or(0), release.image_id));
-  auto last_progress = std::make_shared<Clock::time_point>();
-  auto on_progress = [this, number, alive = alive_, last_progress](const std::string& line) {
+  auto on_progress = [this, number, alive = alive_](const std::string& line) {
     if (!*alive) return;
-    // One line a second at most while bytes move; every status change (no percentage) shows.
-    const bool moving = line.find('%') != std::string::npos;
-    if (moving && Clock::now() - *last_progress < std::chrono::seconds(1)) return;
-    *last_progress = Clock::now();
-    Event(number, "image.pull", "pull: " + line);
+    // The engine folds a pull into "pulling REF: 2/3 layers, 4.1 MB" lines, at most one a
+    // second while bytes move.
+    Event(number, "image.pull", line);
   };
   const std::string pinned = release.image_id;
   ResolveReleaseImage(

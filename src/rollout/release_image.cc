@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "runtime/container_spec.h"
+#include "spec/spec_parser.h"
 
 namespace slipway::rollout {
 
@@ -18,6 +19,14 @@ Result<std::string> AcceptInspectedImage(const spec::AppSpec& spec, const std::s
   return image.value("Id", "");
 }
 
+Result<std::string> RegistryAuthFor(const spec::AppSpec& spec, const std::string& ref) {
+  if (!spec.registry || spec.registry->username.empty()) return std::string();
+  const std::string& server = spec.registry->server;
+  if (!ref.starts_with(server + "/")) return std::string();
+  return runtime::RegistryAuthFromFile(server, spec.registry->username,
+                                       spec.registry->password_file);
+}
+
 bool NamesRegistry(const std::string& ref) {
   auto slash = ref.find('/');
   if (slash == std::string::npos) return false;
@@ -31,32 +40,42 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
                          std::function<void(const std::string& line)> on_progress,
                          std::function<void(Result<std::string>)> done) {
   if (!pinned.empty()) {
-    engine.InspectImage(pinned, [&engine, spec, pinned, on_progress,
-                                 done](Result<nlohmann::json> image) {
-      if (image) return done(AcceptInspectedImage(spec, pinned, *image));
-      std::string gone = "the image this release pinned (" + pinned +
-                         ") is not on the Docker engine any more: " + image.error().message;
-      // A digest reference names exactly these bits in a registry: pull them back by digest
-      // (never by tag), and run them only if they are the pinned image.
-      const std::string ref = spec.image;
-      if (ref.find("@sha256:") == std::string::npos || !NamesRegistry(ref)) {
-        return done(Error{gone});
-      }
-      engine.PullImage(ref, on_progress, [&engine, spec, ref, pinned, gone, done](Status pulled) {
-        if (!pulled) return done(Error{gone + "; pulling " + ref + ": " + pulled.error().message});
-        engine.InspectImage(ref, [spec, ref, pinned, done](Result<nlohmann::json> after) {
-          if (!after) return done(after.error());
-          if (after->value("Id", "") != pinned) {
-            return done(Error{ref + " pulled as " + after->value("Id", "") +
-                              ", not the pinned image " + pinned});
+    engine.InspectImage(
+        pinned, [&engine, spec, pinned, on_progress, done](Result<nlohmann::json> image) {
+          if (image) return done(AcceptInspectedImage(spec, pinned, *image));
+          std::string gone = "the image this release pinned (" + pinned +
+                             ") is not on the Docker engine any more: " + image.error().message;
+          // A digest reference names exactly these bits in a registry: pull them back by digest
+          // (never by tag), and run them only if they are the pinned image.
+          const std::string ref = spec.image;
+          if (ref.find("@sha256:") == std::string::npos || !NamesRegistry(ref)) {
+            return done(Error{gone});
           }
-          done(AcceptInspectedImage(spec, ref, *after));
+          auto auth = RegistryAuthFor(spec, ref);
+          if (!auth) return done(Error{gone + "; " + auth.error().message});
+          engine.PullImage(
+              ref, *auth, on_progress, [&engine, spec, ref, pinned, gone, done](Status pulled) {
+                if (!pulled)
+                  return done(Error{gone + "; pulling " + ref + ": " + pulled.error().message});
+                engine.InspectImage(ref, [spec, ref, pinned, done](Result<nlohmann::json> after) {
+                  if (!after) return done(after.error());
+                  if (after->value("Id", "") != pinned) {
+                    return done(Error{ref + " pulled as " + after->value("Id", "") +
+                                      ", not the pinned image " + pinned});
+                  }
+                  done(AcceptInspectedImage(spec, ref, *after));
+                });
+              });
         });
-      });
-    });
     return;
   }
   const std::string ref = spec.image;
+  if (spec.build && !spec::IsPinnedImageReference(ref)) {
+    return done(
+        Error{"the spec builds its image (build:) and names no digest: deploy it with "
+              "`slipway deploy`, which builds it and sends the digest, or give image: "
+              "REPO@sha256:..."});
+  }
   engine.InspectImage(ref, [&engine, spec, ref, on_progress, done](Result<nlohmann::json> image) {
     if (image) return done(AcceptInspectedImage(spec, ref, *image));
     const std::string why = image.error().message;
@@ -65,7 +84,9 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
       return done(Error{why + " (the reference names no registry to pull it from; build or "
                               "load the image on this engine first)"});
     }
-    engine.PullImage(ref, on_progress, [&engine, spec, ref, done](Status pulled) {
+    auto auth = RegistryAuthFor(spec, ref);
+    if (!auth) return done(auth.error());
+    engine.PullImage(ref, *auth, on_progress, [&engine, spec, ref, done](Status pulled) {
       if (!pulled) return done(pulled.error());
       engine.InspectImage(ref, [spec, ref, done](Result<nlohmann::json> after) {
         if (!after) return done(after.error());

@@ -27,6 +27,11 @@ void ResolveReleaseImage(runtime::DockerEngine& engine, const spec::AppSpec& spe
 Result<std::string> AcceptInspectedImage(const spec::AppSpec& spec, const std::string& ref,
                                          const nlohmann::json& image);
 
+// The X-Registry-Auth value for pulling or pushing `ref` with the spec's registry credentials:
+// "" when the spec has none or `ref` is not under its registry; an Error when the password file
+// cannot be used.
+Result<std::string> RegistryAuthFor(const spec::AppSpec& spec, const std::string& ref);
+
 // Whether a reference names a registry to pull from ("127.0.0.1:5000/hello", "ghcr.io/x/y"):
 // its first '/'-separated part has a '.' or ':' or is "localhost".
 bool NamesRegistry(const std::string& ref);

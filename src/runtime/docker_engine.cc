@@ -1,16 +1,19 @@
 #include "runtime/docker_engine.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <limits>
 #include <utility>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -402,6 +405,7 @@ struct ProgressReader {
   std::string image_id;  // from {"aux":{"ID":...}} (build)
   std::string digest;    // from {"aux":{"Digest":...}} (push)
   std::function<void(const std::string&)> on_progress;
+  std::function<void(const nlohmann::json&)> on_object;  // instead of on_progress (pull)
 
   void Feed(std::string_view bytes) {
     lines.Feed(bytes, [this](std::string_view line) { Line(line); });
@@ -421,31 +425,38 @@ struct ProgressReader {
         j["aux"]["Digest"].is_string()) {
       digest = j["aux"]["Digest"].get<std::string>();
     }
+    if (on_object) return on_object(j);
     std::string text = DescribeProgress(j);
     if (!text.empty() && on_progress) on_progress(text);
   }
 };
 }  // namespace
 
-void DockerEngine::PullImage(const std::string& ref,
+void DockerEngine::PullImage(const std::string& ref, const std::string& registry_auth,
                              std::function<void(const std::string& line)> on_progress,
                              std::function<void(Status)> done) {
   auto reader = std::make_shared<ProgressReader>();
-  reader->on_progress = std::move(on_progress);
+  auto tally = std::make_shared<PullProgress>(ref);
+  auto shown = std::make_shared<std::function<void(const std::string&)>>(std::move(on_progress));
+  reader->on_object = [tally, shown](const nlohmann::json& j) {
+    if (auto line = tally->Feed(j, PullProgress::Clock::now()); line && *shown) (*shown)(*line);
+  };
   auto [name, tag] = SplitImageReference(ref);
   StreamHandlers h;
   h.on_data = [reader](std::string_view bytes) { reader->Feed(bytes); };
-  h.on_end = [reader, done = std::move(done), ref](Status st) {
+  h.on_end = [reader, tally, shown, done = std::move(done), ref](Status st) {
     if (auto last = reader->lines.Flush()) reader->Line(*last);
     if (st && reader->error) st = Error{"pull " + ref + ": " + *reader->error};
-    reader->on_progress = nullptr;
+    reader->on_object = nullptr;
+    if (st && *shown) (*shown)(tally->Done());
+    *shown = nullptr;
     done(std::move(st));
   };
-  Open("POST", "/images/create?fromImage=" + QueryEscape(name) + "&tag=" + QueryEscape(tag), "", "",
-       std::move(h), std::chrono::minutes(30));
+  OpenWithAuth("POST", "/images/create?fromImage=" + QueryEscape(name) + "&tag=" + QueryEscape(tag),
+               "", "", registry_auth, std::move(h), std::chrono::minutes(30));
 }
 
-void DockerEngine::BuildImage(std::string context_tar, const std::string& tag,
+void DockerEngine::BuildImage(std::string context_tar, const BuildParams& params,
                               std::function<void(const std::string& line)> on_progress,
                               std::function<void(Result<std::string>)> done) {
   auto reader = std::make_shared<ProgressReader>();
@@ -461,12 +472,18 @@ void DockerEngine::BuildImage(std::string context_tar, const std::string& tag,
     done(reader->image_id);
   };
   std::string path = "/build?rm=1&forcerm=1";
-  if (!tag.empty()) path += "&t=" + QueryEscape(tag);
+  if (!params.tag.empty()) path += "&t=" + QueryEscape(params.tag);
+  if (!params.dockerfile.empty()) path += "&dockerfile=" + QueryEscape(params.dockerfile);
+  if (!params.build_args.empty()) {
+    nlohmann::json args = nlohmann::json::object();
+    for (const auto& [k, v] : params.build_args) args[k] = v;
+    path += "&buildargs=" + QueryEscape(args.dump());
+  }
   Open("POST", path, std::move(context_tar), "application/x-tar", std::move(h),
        std::chrono::minutes(30));
 }
 
-void DockerEngine::PushImage(const std::string& ref,
+void DockerEngine::PushImage(const std::string& ref, const std::string& registry_auth,
                              std::function<void(const std::string& line)> on_progress,
                              std::function<void(Result<std::string>)> done) {
   auto reader = std::make_shared<ProgressReader>();
@@ -484,7 +501,45 @@ void DockerEngine::PushImage(const std::string& ref,
   };
   // No credentials: "{}" in base64 (the engine refuses a push without the header).
   OpenWithAuth("POST", "/images/" + name + "/push?tag=" + QueryEscape(tag), "", "",
-               "e30=", std::move(h), std::chrono::minutes(30));
+               registry_auth.empty() ? std::string("e30=") : registry_auth, std::move(h),
+               std::chrono::minutes(30));
+}
+
+std::string RegistryAuth(const std::string& server, const std::string& username,
+                         const std::string& password) {
+  const std::string json =
+      nlohmann::json{{"username", username}, {"password", password}, {"serveraddress", server}}
+          .dump();
+  std::string out(4 * ((json.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(json.data()),
+                          static_cast<int>(json.size()));
+  out.resize(static_cast<std::size_t>(n));
+  // base64url, as the engine decodes it.
+  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return out;
+}
+
+Result<std::string> RegistryAuthFromFile(const std::string& server, const std::string& username,
+                                         const std::string& password_file) {
+  struct stat st {};
+  if (::stat(password_file.c_str(), &st) != 0) {
+    return Error{fmt::format("registry password file {}: {}", password_file, std::strerror(errno))};
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error{"registry password file " + password_file + " is not a regular file"};
+  }
+  if ((st.st_mode & 077) != 0) {
+    return Error{
+        fmt::format("registry password file {} is readable by others (mode {:o}); chmod 600 it",
+                    password_file, st.st_mode & 0777)};
+  }
+  std::ifstream in(password_file, std::ios::binary);
+  std::string password;
+  std::getline(in, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) return Error{"registry password file " + password_file + " is empty"};
+  return RegistryAuth(server, username, password);
 }
 
 std::pair<std::string, std::string> SplitImageReference(const std::string& ref) {

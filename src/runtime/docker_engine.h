@@ -93,17 +93,27 @@ class DockerEngine {
   std::shared_ptr<Stream> FollowLogs(const std::string& id, const std::string& since,
                                      std::function<void(std::string_view bytes)> on_bytes,
                                      std::function<void(Status)> on_end);
-  // POST /images/create?fromImage=REF: each progress object as one readable line.
-  void PullImage(const std::string& ref, std::function<void(const std::string& line)> on_progress,
+  // POST /images/create?fromImage=REF; `registry_auth` is an X-Registry-Auth value (see
+  // RegistryAuth) or "" for none. Progress comes folded into concise lines (PullProgress:
+  // "pulling REF: 2/3 layers, 4.1 MB"), the last one "pulled REF: ..." when it succeeded.
+  void PullImage(const std::string& ref, const std::string& registry_auth,
+                 std::function<void(const std::string& line)> on_progress,
                  std::function<void(Status)> done);
-  // POST /build?t=TAG with a tar context (Dockerfile at its root); the built image's ID.
-  void BuildImage(std::string context_tar, const std::string& tag,
+  // What a build reads besides its context.
+  struct BuildParams {
+    std::string tag;
+    std::string dockerfile;                         // path inside the context; "": Dockerfile
+    std::map<std::string, std::string> build_args;  // ARG values
+  };
+  // POST /build?t=TAG&dockerfile=...&buildargs=... with a tar context; the built image's ID.
+  void BuildImage(std::string context_tar, const BuildParams& params,
                   std::function<void(const std::string& line)> on_progress,
                   std::function<void(Result<std::string>)> done);
 
-  // POST /images/NAME/push?tag=TAG with empty credentials (a registry without auth); the
-  // pushed manifest's digest ("sha256:..."), from the stream's final aux object.
-  void PushImage(const std::string& ref, std::function<void(const std::string& line)> on_progress,
+  // POST /images/NAME/push?tag=TAG with `registry_auth` ("": empty credentials, for a registry
+  // without auth); the pushed manifest's digest ("sha256:..."), from the stream's aux object.
+  void PushImage(const std::string& ref, const std::string& registry_auth,
+                 std::function<void(const std::string& line)> on_progress,
                  std::function<void(Result<std::string>)> done);
 
  private:
@@ -119,6 +129,15 @@ class DockerEngine {
 // "hello:v1" -> {"hello", "v1"}; "reg:5000/a/b@sha256:..." -> {"reg:5000/a/b", "sha256:..."};
 // "hello" -> {"hello", "latest"}: the fromImage and tag parameters of a pull.
 std::pair<std::string, std::string> SplitImageReference(const std::string& ref);
+// The X-Registry-Auth header value for `server` with `username` / `password`: base64url of
+// {"username","password","serveraddress"}, as the Engine API wants it.
+std::string RegistryAuth(const std::string& server, const std::string& username,
+                         const std::string& password);
+// RegistryAuth with the password read from `password_file` (one line; a trailing newline is
+// dropped). The file must be a regular file that only its owner can read or write (mode 0600 or
+// stricter): a readable password file is refused, not used.
+Result<std::string> RegistryAuthFromFile(const std::string& server, const std::string& username,
+                                         const std::string& password_file);
 // Percent-encodes a query parameter value.
 std::string QueryEscape(std::string_view value);
 

@@ -175,4 +175,70 @@ std::optional<std::string> ProgressError(const nlohmann::json& p) {
   return std::nullopt;
 }
 
+PullProgress::PullProgress(const std::string& ref) : ref_(ref) {
+  if (auto at = ref_.find("@sha256:"); at != std::string::npos && ref_.size() > at + 8 + 12) {
+    ref_ = ref_.substr(0, at + 8 + 12) + "...";
+  }
+}
+
+std::optional<std::string> PullProgress::Feed(const nlohmann::json& p, Clock::time_point now) {
+  if (!p.is_object() || !p.contains("id") || !p["id"].is_string() || !p.contains("status") ||
+      !p["status"].is_string()) {
+    return std::nullopt;
+  }
+  const std::string status = p["status"].get<std::string>();
+  const std::string id = p["id"].get<std::string>();
+  // Layer statuses; others ("Pulling from hello", with the tag as id) are not about a layer.
+  static constexpr std::string_view kLayerStatuses[] = {
+      "Pulling fs layer",  "Waiting",    "Downloading",   "Verifying Checksum",
+      "Download complete", "Extracting", "Pull complete", "Already exists"};
+  bool is_layer = false;
+  for (auto s : kLayerStatuses) is_layer = is_layer || status == s;
+  if (!is_layer) return std::nullopt;
+  Layer& layer = layers_[id];
+  if (p.contains("progressDetail") && p["progressDetail"].is_object()) {
+    const auto& d = p["progressDetail"];
+    std::uint64_t current = d.value("current", std::uint64_t{0});
+    std::uint64_t total = d.value("total", std::uint64_t{0});
+    if (status == "Downloading") {
+      layer.bytes = std::max(layer.bytes, current);
+      layer.total = std::max(layer.total, total);
+    }
+  }
+  if (status == "Download complete" && layer.total > 0) layer.bytes = layer.total;
+  if (status == "Pull complete" || status == "Already exists") layer.done = true;
+  const int done = finished();
+  const std::uint64_t moved = bytes();
+  const bool news = done != last_finished_ || layers() != last_layers_;
+  const bool second = !last_line_ || now - *last_line_ >= std::chrono::seconds(1);
+  if (!news && !(moved != last_bytes_ && second)) return std::nullopt;
+  last_finished_ = done;
+  last_layers_ = layers();
+  last_bytes_ = moved;
+  last_line_ = now;
+  return Line();
+}
+
+int PullProgress::finished() const {
+  int n = 0;
+  for (const auto& [id, layer] : layers_) n += layer.done ? 1 : 0;
+  return n;
+}
+
+std::uint64_t PullProgress::bytes() const {
+  std::uint64_t n = 0;
+  for (const auto& [id, layer] : layers_) n += layer.bytes;
+  return n;
+}
+
+std::string PullProgress::Line() const {
+  return fmt::format("pulling {}: {}/{} layers, {}", ref_, finished(), layers(),
+                     HumanBytes(bytes()));
+}
+
+std::string PullProgress::Done() const {
+  return fmt::format("pulled {}: {}/{} layers, {}", ref_, finished(), layers(),
+                     HumanBytes(bytes()));
+}
+
 }  // namespace slipway::runtime

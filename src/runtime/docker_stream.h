@@ -4,8 +4,10 @@
 // timestamps. Pure functions and small incremental decoders, tested without a daemon.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,5 +74,38 @@ std::optional<std::string> ProgressError(const nlohmann::json& progress);
 
 // "12.3 MB" style sizes (decimal units, as Docker prints them).
 std::string HumanBytes(std::uint64_t bytes);
+
+// Folds the progress objects of a pull (/images/create) into one concise line:
+// "pulling REF: 2/3 layers, 4.1 MB" (REF with its digest cut to 12 hex digits). Feed() returns
+// the line when it says something new: a layer appeared or finished, or bytes moved and a second
+// has passed since the last line; never more often.
+class PullProgress {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit PullProgress(const std::string& ref);
+
+  std::optional<std::string> Feed(const nlohmann::json& p, Clock::time_point now);
+  // "pulling REF: D/N layers, X" (D finished, of N seen so far; X downloaded).
+  std::string Line() const;
+  // "pulled REF: N/N layers, X" for the end of a pull that succeeded.
+  std::string Done() const;
+
+  int layers() const { return static_cast<int>(layers_.size()); }
+  int finished() const;
+  std::uint64_t bytes() const;
+
+ private:
+  struct Layer {
+    bool done = false;
+    std::uint64_t bytes = 0;  // downloaded so far (the whole layer once downloaded)
+    std::uint64_t total = 0;
+  };
+  std::string ref_;
+  std::map<std::string, Layer> layers_;
+  std::optional<Clock::time_point> last_line_;
+  std::uint64_t last_bytes_ = 0;
+  int last_finished_ = -1;
+  int last_layers_ = -1;
+};
 
 }  // namespace slipway::runtime

@@ -329,13 +329,33 @@ struct DockerOptions {
   std::vector<VolumeMount> volumes;
 };
 
+// `build:`: the image is built from a Dockerfile by `slipway deploy` / `slipway build` (in the
+// CLI), pushed when a registry is configured, and the release runs the resulting digest.
+struct BuildConfig {
+  std::string context;                      // directory, absolute after resolution
+  std::string dockerfile = "Dockerfile";    // relative to the context, inside it
+  std::map<std::string, std::string> args;  // build arguments (Dockerfile ARG)
+};
+
+// `registry:`: where built images are pushed and unqualified `image:` names are pulled from.
+// Credentials never appear in the spec: the password is read from a file when needed.
+struct RegistryConfig {
+  std::string server;         // host[:port], e.g. 127.0.0.1:5000
+  std::string username;       // "": no credentials
+  std::string password_file;  // absolute; set exactly when username is
+};
+
 struct AppSpec {
   std::string app;      // [a-z0-9][a-z0-9-]{0,62}
   std::string command;  // absolute after resolution (CLI resolves ./x); with image: optional,
                         // a path inside the image replacing its ENTRYPOINT
   // A container image: selects the docker driver. A digest reference (name@sha256:...) or an
-  // image ID (sha256:...); a tag only with allow_mutable_tag. "": the process driver.
+  // image ID (sha256:...); a tag only with allow_mutable_tag. "": the process driver. Without a
+  // registry host it is resolved against `registry.server`. With `build:` it may be only the
+  // repository (default: the app's name) that the built image is tagged and pushed as.
   std::string image;
+  std::optional<BuildConfig> build;
+  std::optional<RegistryConfig> registry;
   bool allow_mutable_tag = false;
   DockerOptions docker;
   bool args_given = false;     // `args:` written (docker: else the image's CMD)

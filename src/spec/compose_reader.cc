@@ -161,9 +161,9 @@ constexpr std::string_view kBuildKeys[] = {"context",
 // What x-slipway may hold (at the top level: defaults for every service): slipway.yaml keys
 // that Compose cannot say.
 constexpr std::string_view kXSlipwayKeys[] = {
-    "strategy",   "analysis",  "flags",    "alerts", "slo",
-    "proxy",      "readiness", "liveness", "logs",   "allow_mutable_tag",
-    "allow_root", "open_files"};
+    "strategy",   "analysis",   "flags",    "alerts", "slo",
+    "proxy",      "readiness",  "liveness", "logs",   "allow_mutable_tag",
+    "allow_root", "open_files", "registry"};
 
 const KeyNote* FindNote(std::span<const KeyNote> notes, std::string_view key) {
   for (const auto& n : notes) {
@@ -450,6 +450,73 @@ class ComposeReader {
     return out;
   }
 
+  // build: -> slipway.yaml build: {context, dockerfile, args}; `slipway deploy` builds it and
+  // deploys the digest. With image: the image names the repository (a tag is dropped: builds
+  // are tagged git-<commit> / ctx-<digest>); a digest in image: is what --no-build deploys.
+  void ReadBuild(const Field& build, const Field* image, YAML::Node& out,
+                 std::map<std::string, YAML::Mark>& origin) {
+    YAML::Node to(YAML::NodeType::Map);
+    if (build.value.IsScalar()) {
+      to["context"] = build.value.Scalar();
+    } else if (build.value.IsMap()) {
+      MappingReader b(build.value, build.path, kBuildKeys, errors_);
+      for (const Field& f : b.fields()) {
+        if (f.name == "context" || f.name == "dockerfile") {
+          to[f.name] = f.value;
+        } else if (f.name == "args") {
+          ReadBuildArgs(f, to);
+        } else if (std::find(std::begin(kBuildKeys), std::end(kBuildKeys), f.name) !=
+                   std::end(kBuildKeys)) {
+          Fail(f.key.Mark(), f.path,
+               "not supported by Slipway's build (it reads context, dockerfile and args)");
+        }
+      }
+    } else {
+      Fail(build.ValueMark(), build.path,
+           "expected a context path or a mapping, got " + Describe(build.value));
+      return;
+    }
+    out["build"] = to;
+    origin["build"] = build.key.Mark();
+    if (!image || !image->value.IsScalar()) return;
+    const std::string ref = image->value.Scalar();
+    auto slash = ref.rfind('/');
+    auto colon = ref.rfind(':');
+    if (ref.find('@') == std::string::npos && colon != std::string::npos &&
+        (slash == std::string::npos || colon > slash)) {
+      Warn(image->ValueMark(), image->path,
+           "the tag " + ref.substr(colon + 1) +
+               " is not used: slipway deploy tags the build git-<commit> or ctx-<digest>");
+      out["image"] = ref.substr(0, colon);
+    }
+  }
+
+  void ReadBuildArgs(const Field& args, YAML::Node& to) {
+    if (args.value.IsMap()) {
+      to["args"] = args.value;
+      return;
+    }
+    YAML::Node map(YAML::NodeType::Map);
+    if (args.value.IsSequence()) {
+      for (const auto& item : args.value) {
+        std::string kv = item.IsScalar() ? item.Scalar() : "";
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          Fail(item.Mark(), args.path,
+               "expected NAME=VALUE (an ARG without a value would come from the CLI's "
+               "environment, which Slipway does not pass on)");
+          continue;
+        }
+        map[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+    } else {
+      Fail(args.ValueMark(), args.path,
+           "expected a mapping or a list of NAME=VALUE, got " + Describe(args.value));
+      return;
+    }
+    to["args"] = map;
+  }
+
   void ReadService(const Field& field, Service& s) {
     const std::string path = field.path;
     std::vector<std::string_view> warned = NoteKeys(kWarnedServiceKeys);
@@ -482,19 +549,13 @@ class ComposeReader {
     origin["app"] = s.mark;
 
     const Field* image = svc.Find("image");
+    const Field* build = svc.Find("build");
     if (image) {
       out["image"] = image->value;
       origin["image"] = image->ValueMark();
     }
-    if (const Field* build = svc.Find("build")) {
-      if (build->value.IsMap()) MappingReader(build->value, build->path, kBuildKeys, errors_);
-      if (!image) {
-        Fail(build->key.Mark(), build->path,
-             "deploying needs `image:`: Slipway runs an image by digest, so build and push it "
-             "first and name it in image:");
-      } else {
-        Warn(build->key.Mark(), build->path, "not run by validate/deploy: the image is image:");
-      }
+    if (build) {
+      ReadBuild(*build, image, out, origin);
     } else if (!image) {
       Fail(s.mark, path, "missing required field \"image\"");
     }

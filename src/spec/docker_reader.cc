@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "spec/did_you_mean.h"
 #include "spec/spec_checks.h"
@@ -12,6 +13,9 @@ namespace {
 constexpr std::string_view kDockerKeys[] = {"network", "read_only", "cap_add", "volumes"};
 constexpr std::string_view kVolumeKeys[] = {"name", "target", "read_only"};
 constexpr std::string_view kNetworks[] = {"host", "bridge"};
+constexpr std::string_view kBuildKeys[] = {"context", "dockerfile", "args"};
+// `password` is known only to be refused with its own message.
+constexpr std::string_view kRegistryKeys[] = {"server", "username", "password_file", "password"};
 constexpr std::string_view kCapabilities[] = {
     "AUDIT_CONTROL",   "AUDIT_READ",   "AUDIT_WRITE",
     "BLOCK_SUSPEND",   "BPF",          "CHECKPOINT_RESTORE",
@@ -88,6 +92,22 @@ std::string ReferenceProblem(std::string_view ref) {
   return "";
 }
 
+// The part before the first '/' names a registry when it has a '.' or ':' or is localhost.
+bool HasRegistryHost(std::string_view ref) {
+  auto slash = ref.find('/');
+  if (slash == std::string_view::npos) return false;
+  std::string_view host = ref.substr(0, slash);
+  return host.find('.') != std::string_view::npos || host.find(':') != std::string_view::npos ||
+         host == "localhost";
+}
+
+bool IsArgName(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
 bool IsVolumeName(std::string_view name) {
   if (name.empty() || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -97,17 +117,30 @@ bool IsVolumeName(std::string_view name) {
 
 class DockerReader {
  public:
-  DockerReader(AppSpec& spec, DiagnosticList& diagnostics)
-      : spec_(spec), diagnostics_(diagnostics) {}
+  DockerReader(AppSpec& spec, const std::string& base_dir, DiagnosticList& diagnostics)
+      : spec_(spec), base_dir_(base_dir), diagnostics_(diagnostics) {}
 
   void Read(MappingReader& top) {
     if (auto allow = top.Bool("allow_mutable_tag")) spec_.allow_mutable_tag = *allow;
-    auto image = top.String("image");
-    if (image) ReadImage(*image);
-    const bool has_image = top.Find("image") != nullptr;
+    const Field* build = top.Find("build");
+    const bool has_image = top.Find("image") != nullptr || build != nullptr;
+    if (const Field* registry = top.Find("registry")) {
+      if (has_image) {
+        ReadRegistry(*registry);
+      } else {
+        diagnostics_.Add(registry->key.Mark(), "registry: applies only with `image:` or `build:`");
+      }
+    }
+    if (build) ReadBuild(*build);
+    if (auto image = top.String("image")) {
+      ReadImage(*image, build != nullptr);
+    } else if (build && !top.Find("image")) {
+      spec_.image = Qualified(spec_.app.empty() ? "app" : spec_.app);
+    }
     if (const Field* block = top.Find("docker"); block && !has_image) {
       diagnostics_.Add(block->key.Mark(),
-                       "docker: applies only to an app with `image:` (the docker driver)");
+                       "docker: applies only to an app with `image:` or `build:` (the docker "
+                       "driver)");
       return;
     }
     if (const Field* allow = top.Find("allow_mutable_tag"); allow && !has_image) {
@@ -117,10 +150,31 @@ class DockerReader {
   }
 
  private:
-  void ReadImage(const Text& image) {
+  // An image name without a registry host, under registry.server when one is configured (an
+  // image ID stays as it is).
+  std::string Qualified(const std::string& ref) const {
+    if (!spec_.registry || IsDigest(ref) || HasRegistryHost(ref)) return ref;
+    return spec_.registry->server + "/" + ref;
+  }
+
+  void ReadImage(const Text& image, bool built) {
     std::string problem = ReferenceProblem(image.value);
     if (!problem.empty()) {
       diagnostics_.Add(image.mark, "image: " + Quoted(image.value) + " " + problem);
+      return;
+    }
+    if (built && !IsPinnedImageReference(image.value)) {
+      // The repository the build is tagged and pushed as; the build picks the tag.
+      auto slash = image.value.rfind('/');
+      auto colon = image.value.rfind(':');
+      if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+        diagnostics_.Add(image.mark, "image: " + Quoted(image.value) +
+                                         " has a tag; with build: image names only the "
+                                         "repository (the build tags it git-<commit> or "
+                                         "ctx-<digest>)");
+        return;
+      }
+      spec_.image = Qualified(image.value);
       return;
     }
     if (!IsPinnedImageReference(image.value) && !spec_.allow_mutable_tag) {
@@ -137,7 +191,128 @@ class DockerReader {
                            "true` to resolve and pin it at deploy");
       return;
     }
-    spec_.image = image.value;
+    spec_.image = Qualified(image.value);
+  }
+
+  void ReadRegistry(const Field& field) {
+    RegistryConfig out;
+    YAML::Mark server_mark = field.ValueMark();
+    if (field.value.IsScalar()) {
+      out.server = field.value.Scalar();
+    } else if (field.value.IsMap()) {
+      MappingReader registry(field.value, field.path, kRegistryKeys, diagnostics_);
+      registry.Require("server");
+      if (const Field* password = registry.Find("password")) {
+        diagnostics_.Add(password->key.Mark(),
+                         "registry.password: a password is never written in the spec; put it in "
+                         "a file only the daemon's user can read and name it in "
+                         "registry.password_file");
+        return;
+      }
+      auto server = registry.String("server");
+      if (!server) return;
+      out.server = server->value;
+      server_mark = server->mark;
+      auto username = registry.String("username");
+      auto password_file = registry.String("password_file");
+      if (username && username->value.empty()) {
+        diagnostics_.Add(username->mark, "registry.username: must not be empty");
+        return;
+      }
+      if (username && !password_file) {
+        diagnostics_.Add(username->mark,
+                         "registry.username: needs registry.password_file (the file holding "
+                         "the password)");
+        return;
+      }
+      if (password_file && !username) {
+        diagnostics_.Add(password_file->mark, "registry.password_file: needs registry.username");
+        return;
+      }
+      if (username) {
+        out.username = username->value;
+        std::filesystem::path file(password_file->value);
+        if (password_file->value.empty()) {
+          diagnostics_.Add(password_file->mark, "registry.password_file: must not be empty");
+          return;
+        }
+        if (file.is_relative()) file = std::filesystem::path(base_dir_) / file;
+        out.password_file = file.lexically_normal().string();
+      }
+    } else {
+      diagnostics_.Add(field.ValueMark(),
+                       "registry: expected host[:port] or {server, username, password_file}, "
+                       "got " +
+                           Describe(field.value));
+      return;
+    }
+    const std::string& server = out.server;
+    bool ok = !server.empty() && server.find('/') == std::string::npos &&
+              std::none_of(server.begin(), server.end(), [](char c) {
+                return std::isspace(static_cast<unsigned char>(c)) ||
+                       std::isupper(static_cast<unsigned char>(c));
+              });
+    if (!ok) {
+      diagnostics_.Add(server_mark, "registry: " + Quoted(server) +
+                                        " is not a registry host[:port] (e.g. 127.0.0.1:5000; "
+                                        "lowercase, no scheme or path)");
+      return;
+    }
+    spec_.registry = std::move(out);
+  }
+
+  void ReadBuild(const Field& field) {
+    BuildConfig out;
+    std::string context = ".";
+    if (field.value.IsScalar()) {
+      context = field.value.Scalar();
+    } else if (field.value.IsMap()) {
+      MappingReader build(field.value, field.path, kBuildKeys, diagnostics_);
+      if (auto c = build.String("context")) context = c->value;
+      if (auto dockerfile = build.String("dockerfile")) {
+        std::filesystem::path f(dockerfile->value);
+        bool escapes =
+            f.empty() || f.is_absolute() ||
+            std::any_of(f.begin(), f.end(), [](const auto& part) { return part == ".."; });
+        if (escapes) {
+          diagnostics_.Add(dockerfile->mark,
+                           "build.dockerfile: " + Quoted(dockerfile->value) +
+                               " must be a relative path inside the build context");
+          return;
+        }
+        out.dockerfile = f.lexically_normal().string();
+      }
+      if (auto args = build.Mapping("args", {})) {
+        for (const Field& arg : args->fields()) {
+          if (!IsArgName(arg.name)) {
+            diagnostics_.Add(arg.key.Mark(), "build.args: " + Quoted(arg.name) +
+                                                 " is not a valid ARG name (letters, digits and "
+                                                 "'_', not starting with a digit)");
+            continue;
+          }
+          if (!arg.value.IsScalar()) {
+            diagnostics_.Add(arg.ValueMark(),
+                             arg.path + ": expected a string, got " + Describe(arg.value));
+            continue;
+          }
+          out.args[arg.name] = arg.value.Scalar();
+        }
+      }
+    } else {
+      diagnostics_.Add(field.ValueMark(),
+                       "build: expected a context directory or {context, dockerfile, args}, got " +
+                           Describe(field.value));
+      return;
+    }
+    if (context.empty()) {
+      diagnostics_.Add(field.ValueMark(), "build.context: must not be empty");
+      return;
+    }
+    std::filesystem::path dir(context);
+    if (dir.is_relative()) dir = std::filesystem::path(base_dir_) / dir;
+    out.context = dir.lexically_normal().string();
+    while (out.context.size() > 1 && out.context.back() == '/') out.context.pop_back();
+    spec_.build = std::move(out);
   }
 
   void ReadBlock(MappingReader& docker) {
@@ -245,6 +420,7 @@ class DockerReader {
   }
 
   AppSpec& spec_;
+  const std::string& base_dir_;
   DiagnosticList& diagnostics_;
 };
 
@@ -256,8 +432,9 @@ bool IsPinnedImageReference(std::string_view ref) {
   return at != std::string_view::npos && IsDigest(ref.substr(at + 1));
 }
 
-void ReadDocker(MappingReader& top, AppSpec& spec, DiagnosticList& diagnostics) {
-  DockerReader(spec, diagnostics).Read(top);
+void ReadDocker(MappingReader& top, AppSpec& spec, const std::string& base_dir,
+                DiagnosticList& diagnostics) {
+  DockerReader(spec, base_dir, diagnostics).Read(top);
 }
 
 }  // namespace slipway::spec

@@ -1,6 +1,7 @@
-// Reads what selects and configures the docker driver: `image`, `allow_mutable_tag` and the
-// `docker` block (network, read_only, cap_add, volumes). Internal to the spec module; called by
-// spec_parser.cc.
+// Reads what selects and configures the docker driver: `image`, `allow_mutable_tag`, `build`,
+// `registry` and the `docker` block (network, read_only, cap_add, volumes). Paths (build
+// context, registry password file) are resolved against `base_dir`. Internal to the spec
+// module; called by spec_parser.cc.
 #pragma once
 
 #include <string_view>
@@ -10,10 +11,7 @@
 
 namespace slipway::spec {
 
-void ReadDocker(MappingReader& top, AppSpec& spec, DiagnosticList& diagnostics);
-
-// "name@sha256:<64 hex>" or an image ID "sha256:<64 hex>": a reference that always means the
-// same bits. Anything else (a tag, or no tag: "latest") is mutable.
-bool IsPinnedImageReference(std::string_view ref);
+void ReadDocker(MappingReader& top, AppSpec& spec, const std::string& base_dir,
+                DiagnosticList& diagnostics);
 
 }  // namespace slipway::spec

@@ -40,7 +40,8 @@ constexpr std::string_view kTopLevelKeys[] = {"app",        "command",
                                               "logs",       "analysis",
                                               "flags",      "alerts",
                                               "slo",        "allow_mutable_tag",
-                                              "docker",     "reservations"};
+                                              "docker",     "reservations",
+                                              "build",      "registry"};
 constexpr std::string_view kLimitsKeys[] = {"memory", "cpu", "open_files", "processes"};
 constexpr std::string_view kReservationsKeys[] = {"memory", "cpu"};
 // startup_timeout is recognised in liveness too, so that it gets its own message there.
@@ -157,10 +158,10 @@ class SpecReader {
     MappingReader top(root, "", kTopLevelKeys, diagnostics_);
     top.Require("app");
     // An image brings its own entrypoint: `command` then only replaces it.
-    const bool has_image = top.Find("image") != nullptr;
+    const bool has_image = top.Find("image") != nullptr || top.Find("build") != nullptr;
     if (!has_image) top.Require("command");
     if (auto app = top.String("app")) ReadAppName(*app, spec);
-    ReadDocker(top, spec, diagnostics_);
+    ReadDocker(top, spec, base_dir_, diagnostics_);
     if (auto command = top.String("command")) {
       if (has_image) {
         ReadImageCommand(*command, spec);

@@ -35,6 +35,10 @@ ParseOutcome ParseAppSpec(std::string_view yaml_text, const std::string& file,
 // percentage ("25%"); nullopt for anything else.
 std::optional<FlagValue> ParseFlagValue(const std::string& text);
 
+// "name@sha256:<64 hex>" or an image ID "sha256:<64 hex>": a reference that always means the
+// same bits. Anything else (a tag, or no tag: "latest") is mutable.
+bool IsPinnedImageReference(std::string_view ref);
+
 // Reads and parses the file at `path`; an unreadable file is one diagnostic at 1:1.
 ParseOutcome ParseAppSpecFile(const std::string& path);
 

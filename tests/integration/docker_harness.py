@@ -1,6 +1,6 @@
 """A private Docker engine for the docker driver's tests: one dockerd per test class with its
-own data root, exec root and socket (host networking only, so no bridge or iptables of its
-own), spoken to through the Engine API with the standard library (HTTP over its Unix socket).
+own data root, exec root and socket (no iptables; no bridge unless TestDockerd(bridge=True) gives
+it one of its own), spoken to through the Engine API with the standard library (HTTP over its Unix socket).
 Images are built here through POST /build from a tar context: examples/hello/Dockerfile plus the
 static hello binary. Everything it starts is removed in stop(), also after a failed test."""
 
@@ -109,6 +109,21 @@ class Engine:
                 raise AssertionError(f"build {tag}: {line}")
         return self.image_id(tag)
 
+    def push(self, ref):
+        """Pushes repo:tag (empty credentials); the manifest digest the push reported."""
+        name, tag = ref.rsplit(":", 1)
+        status, raw = self.request("POST", f"/images/{name}/push?tag={tag}",
+                                   headers={"X-Registry-Auth": "e30="}, timeout=120)
+        if status != 200:
+            raise AssertionError(f"push {ref}: HTTP {status}: {raw[:500]!r}")
+        digest = None
+        for line in raw.decode().splitlines():
+            obj = json.loads(line) if line.strip() else {}
+            if "error" in obj:
+                raise AssertionError(f"push {ref}: {line}")
+            digest = (obj.get("aux") or {}).get("Digest", digest)
+        return digest
+
     def image_id(self, ref):
         return self.json("GET", f"/images/{ref}/json")["Id"]
 
@@ -128,14 +143,32 @@ class Engine:
 
 
 class TestDockerd:
-    """Starts dockerd in a temp dir; stop() kills it and deletes what it made."""
+    """Starts dockerd in a temp dir; stop() kills it and deletes what it made. bridge=True gives
+    it a Linux bridge of its own (a free 10.213.N.0/24, no iptables: published ports go through
+    docker-proxy), for `docker: {network: bridge}`; stop() deletes the bridge."""
 
-    def __init__(self):
+    def __init__(self, bridge=False):
         # Short: the exec root holds Unix sockets (108-byte path limit).
         self.dir = tempfile.mkdtemp(prefix="sw-dk-", dir="/tmp")
         self.socket = os.path.join(self.dir, "docker.sock")
         self.proc = None
         self.engine = Engine(self.socket)
+        self.bridge = None
+        if bridge:
+            self._make_bridge()
+
+    def _make_bridge(self):
+        routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
+        name = "swbr" + os.path.basename(self.dir)[-6:].replace("_", "0")
+        for n in range(10, 250):
+            if f"10.213.{n}." not in routes:
+                subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+                self.bridge = name
+                subprocess.run(["ip", "addr", "add", f"10.213.{n}.1/24", "dev", name],
+                               check=True)
+                subprocess.run(["ip", "link", "set", name, "up"], check=True)
+                return
+        raise AssertionError("no free 10.213.N.0/24 for a test bridge")
 
     @property
     def host(self):
@@ -147,7 +180,7 @@ class TestDockerd:
             [dockerd_path(), "--data-root", os.path.join(self.dir, "data"),
              "--exec-root", os.path.join(self.dir, "exec"), "-H", self.host,
              "--pidfile", os.path.join(self.dir, "docker.pid"),
-             "--iptables=false", "--ip-forward=false", "--bridge=none"],
+             "--iptables=false", "--ip-forward=false", "--bridge=" + (self.bridge or "none")],
             stdout=log, stderr=log, start_new_session=True)
         log.close()
         try:
@@ -188,6 +221,9 @@ class TestDockerd:
                 if mount.startswith(self.dir + "/"):
                     subprocess.run(["umount", "-l", mount], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.bridge:
+            subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True)
+            self.bridge = None
 
 
 def registry_path():

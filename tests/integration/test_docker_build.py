@@ -87,7 +87,7 @@ class DockerBuildTest(DockerTestCase):
         res = self.daemon.cli("rollback", "hello", "--to", "1")
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         # Pulled back by digest (not by the moved tag), with progress lines.
-        self.assertIn(f"pull: {repo}@{d1}: Pulling from hello", res.stdout)
+        self.assertIn(f"pulled {repo}@{d1[:19]}...: 1/1 layers", res.stdout)
         wait_until(lambda: "Hello from v1" in http_get(self.port)[1], 30, "v1 serving again")
         running = [c for c in self.engine.containers("slipway.app=hello")
                    if c["State"] == "running"]

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -300,7 +302,7 @@ TEST(DockerExecTest, PastItsTimeoutTheCommandsHostPidIsKilled) {
   EXPECT_EQ(fake.requests()[0].find(R"("User")"), std::string::npos);  // the container's own
 }
 
-TEST(DockerEngineTest, PullReportsProgressLinesAndFailsWithTheErrorObject) {
+TEST(DockerEngineTest, PullFoldsProgressIntoOneLineAndFailsWithTheErrorObject) {
   ScriptedEngine fake(
       {{kChunkedHead,
         Chunk("{\"status\":\"Pulling from hello\",\"id\":\"v1\"}\r\n{\"status\":\"Downl"),
@@ -314,14 +316,15 @@ TEST(DockerEngineTest, PullReportsProgressLinesAndFailsWithTheErrorObject) {
   bool done = false;
   Status got = Ok();
   engine.PullImage(
-      "127.0.0.1:5000/hello:v1", [&](const std::string& line) { progress.push_back(line); },
+      "127.0.0.1:5000/hello:v1", "QUTH", [&](const std::string& line) { progress.push_back(line); },
       [&](Status st) {
         got = std::move(st);
         done = true;
       });
   RunUntil(io, done);
-  EXPECT_EQ(progress, (std::vector<std::string>{"v1: Pulling from hello",
-                                                "a1: Downloading 50% (5 B of 10 B)"}));
+  EXPECT_EQ(progress,
+            (std::vector<std::string>{"pulling 127.0.0.1:5000/hello:v1: 0/1 layers, 5 B"}));
+  EXPECT_NE(fake.requests()[0].find("X-Registry-Auth: QUTH\r\n"), std::string::npos);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().message, "pull 127.0.0.1:5000/hello:v1: manifest unknown");
   EXPECT_TRUE(fake.requests()[0].starts_with(
@@ -338,7 +341,7 @@ TEST(DockerEngineTest, BuildStreamsTheTarContextAndReturnsTheImageId) {
   bool done = false;
   Result<std::string> got = Error{"not called"};
   engine.BuildImage(
-      std::string(3000, 't'), "hello:v1",
+      std::string(3000, 't'), {"hello:v1", "docker/Dockerfile.web", {{"V", "a b"}}},
       [&](const std::string& line) { progress.push_back(line); },
       [&](Result<std::string> id) {
         got = std::move(id);
@@ -351,6 +354,32 @@ TEST(DockerEngineTest, BuildStreamsTheTarContextAndReturnsTheImageId) {
   const std::string request = fake.requests()[0];
   EXPECT_NE(request.find("Content-Type: application/x-tar"), std::string::npos);
   EXPECT_NE(request.find(std::string(3000, 't')), std::string::npos);
+  EXPECT_TRUE(
+      request.starts_with("POST /v1.41/build?rm=1&forcerm=1&t=hello%3Av1&dockerfile=docker%"
+                          "2FDockerfile.web&buildargs=%7B%22V%22%3A%22a%20b%22%7D "))
+      << request;
+}
+
+TEST(RegistryAuthTest, ThePasswordFileMustBeReadableByItsOwnerOnly) {
+  const std::string file = ::testing::TempDir() + "/registry-pass-" + std::to_string(::getpid());
+  std::ofstream(file) << "p?>\n";
+  ::chmod(file.c_str(), 0644);
+  auto refused = RegistryAuthFromFile("r:5000", "u", file);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "registry password file " + file + " is readable by others (mode 644); chmod 600 it");
+  ::chmod(file.c_str(), 0600);
+  auto auth = RegistryAuthFromFile("r:5000", "u", file);
+  ASSERT_TRUE(auth) << auth.error().message;
+  EXPECT_EQ(*auth, RegistryAuth("r:5000", "u", "p?>")) << "the newline is not the password's";
+  ::unlink(file.c_str());
+  EXPECT_FALSE(RegistryAuthFromFile("r:5000", "u", file));
+}
+
+TEST(RegistryAuthTest, IsBase64UrlOfTheCredentialsJson) {
+  // {"password":"p?>","serveraddress":"r:5000","username":"u"}
+  EXPECT_EQ(RegistryAuth("r:5000", "u", "p?>"),
+            "eyJwYXNzd29yZCI6InA_PiIsInNlcnZlcmFkZHJlc3MiOiJyOjUwMDAiLCJ1c2VybmFtZSI6InUifQ==");
 }
 
 TEST(DockerEngineTest, HostMustBeAUnixSocket) {

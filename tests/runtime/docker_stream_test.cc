@@ -128,3 +128,41 @@ TEST(ProgressTest, DescribesPullAndBuildProgressInOneLine) {
 
 }  // namespace
 }  // namespace slipway::runtime
+
+namespace slipway::runtime {
+namespace {
+
+TEST(PullProgressTest, FoldsLayerObjectsIntoOneLineAtMostOnceASecondWhileBytesMove) {
+  using nlohmann::json;
+  const std::string ref = "127.0.0.1:5000/hello@sha256:" + std::string(64, 'a');
+  PullProgress p(ref);
+  auto t0 = PullProgress::Clock::now();
+  const std::string shown = "127.0.0.1:5000/hello@sha256:aaaaaaaaaaaa...";
+  // Not about a layer: the tag's "Pulling from", the digest, the final status.
+  EXPECT_FALSE(p.Feed(json::parse(R"({"status":"Pulling from hello","id":"v1"})"), t0));
+  EXPECT_EQ(p.Feed(json::parse(R"({"status":"Pulling fs layer","id":"l1"})"), t0),
+            "pulling " + shown + ": 0/1 layers, 0 B");
+  EXPECT_EQ(p.Feed(json::parse(R"({"status":"Already exists","id":"l2"})"), t0),
+            "pulling " + shown + ": 1/2 layers, 0 B");
+  auto downloading = [](int current) {
+    return json{{"status", "Downloading"},
+                {"id", "l1"},
+                {"progressDetail", {{"current", current}, {"total", 4'100'000}}}};
+  };
+  EXPECT_EQ(p.Feed(downloading(1'000'000), t0 + std::chrono::milliseconds(1100)),
+            "pulling " + shown + ": 1/2 layers, 1.0 MB");
+  // Within the second: nothing new to say.
+  EXPECT_FALSE(p.Feed(downloading(2'000'000), t0 + std::chrono::milliseconds(1500)));
+  EXPECT_EQ(p.Feed(downloading(3'000'000), t0 + std::chrono::milliseconds(2200)),
+            "pulling " + shown + ": 1/2 layers, 3.0 MB");
+  EXPECT_FALSE(p.Feed(json::parse(R"({"status":"Download complete","id":"l1"})"),
+                      t0 + std::chrono::milliseconds(2300)));
+  EXPECT_EQ(p.Feed(json::parse(R"({"status":"Pull complete","id":"l1"})"),
+                   t0 + std::chrono::milliseconds(2400)),
+            "pulling " + shown + ": 2/2 layers, 4.1 MB");
+  EXPECT_FALSE(p.Feed(json::parse(R"({"status":"Digest: sha256:abc"})"), t0));
+  EXPECT_EQ(p.Done(), "pulled " + shown + ": 2/2 layers, 4.1 MB");
+}
+
+}  // namespace
+}  // namespace slipway::runtime

@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -142,6 +145,41 @@ TEST(ComposeReaderTest, ProfileActivatesItsServices) {
   ComposeOutcome outcome = ReadComposeFile(kGood, {"debug"});
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome.services.size(), 3u);
+}
+
+TEST(ComposeReaderTest, BuildAndRegistryBecomeTheSpecsBuildAndRegistry) {
+  fs::path dir = fs::temp_directory_path() / ("compose-build-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string file = (dir / "compose.yaml").string();
+  std::ofstream(file) << "name: shop\n"
+                         "x-slipway:\n"
+                         "  registry: 127.0.0.1:5000\n"
+                         "services:\n"
+                         "  web:\n"
+                         "    image: team/web:v3\n"
+                         "    build:\n"
+                         "      context: ./web\n"
+                         "      dockerfile: Dockerfile.prod\n"
+                         "      args: [FLAVOUR=mint]\n"
+                         "  worker:\n"
+                         "    build: worker\n";
+  ComposeOutcome outcome = ReadComposeFile(file, {});
+  for (const auto& d : outcome.errors) ADD_FAILURE() << d.ToString();
+  ASSERT_EQ(outcome.services.size(), 2u);
+  const AppSpec& web = outcome.services[0].spec;
+  ASSERT_TRUE(web.build);
+  EXPECT_EQ(web.build->context, (dir / "web").string());
+  EXPECT_EQ(web.build->dockerfile, "Dockerfile.prod");
+  EXPECT_EQ(web.build->args, (std::map<std::string, std::string>{{"FLAVOUR", "mint"}}));
+  EXPECT_EQ(web.image, "127.0.0.1:5000/team/web") << "the tag is dropped, the registry added";
+  EXPECT_TRUE(HasWarning(outcome, file + ":6:12: warning: services.web.image: the tag v3 is not "
+                                         "used: slipway deploy tags the build git-<commit> or "
+                                         "ctx-<digest>"));
+  const AppSpec& worker = outcome.services[1].spec;
+  ASSERT_TRUE(worker.build);
+  EXPECT_EQ(worker.build->context, (dir / "worker").string());
+  EXPECT_EQ(worker.image, "127.0.0.1:5000/shop-worker");
+  fs::remove_all(dir);
 }
 
 TEST(ComposeReaderTest, DetectsComposeFiles) {

@@ -95,5 +95,60 @@ TEST(DockerSpecTest, RootStillNeedsAllowRoot) {
   EXPECT_EQ(spec.user, "0");
 }
 
+TEST(DockerSpecTest, BuildWithARegistryNamesTheRepositoryUnderIt) {
+  AppSpec spec = ParseOk(
+      "app: hello\n"
+      "build: {context: app, dockerfile: docker/Dockerfile.web, args: {VERSION: \"2\"}}\n"
+      "registry: {server: \"127.0.0.1:5000\", username: ci, password_file: reg.pass}\n");
+  ASSERT_TRUE(spec.build);
+  EXPECT_EQ(spec.build->context, "/srv/app");
+  EXPECT_EQ(spec.build->dockerfile, "docker/Dockerfile.web");
+  EXPECT_EQ(spec.build->args, (std::map<std::string, std::string>{{"VERSION", "2"}}));
+  ASSERT_TRUE(spec.registry);
+  EXPECT_EQ(spec.registry->server, "127.0.0.1:5000");
+  EXPECT_EQ(spec.registry->username, "ci");
+  EXPECT_EQ(spec.registry->password_file, "/srv/reg.pass");
+  EXPECT_EQ(spec.image, "127.0.0.1:5000/hello") << "the app's name is the default repository";
+  EXPECT_EQ(spec.command, "") << "build: selects the docker driver";
+
+  AppSpec plain = ParseOk("app: hello\nbuild: .\nimage: team/web\nregistry: reg.local:5000\n");
+  EXPECT_EQ(plain.build->context, "/srv");
+  EXPECT_EQ(plain.build->dockerfile, "Dockerfile");
+  EXPECT_EQ(plain.image, "reg.local:5000/team/web");
+  EXPECT_EQ(plain.registry->username, "");
+  // A digest (what --no-build deploys) and a reference naming its own registry stay as written.
+  const std::string pinned = "other.io/web@" + kId;
+  EXPECT_EQ(ParseOk("app: hello\nbuild: .\nimage: " + pinned + "\nregistry: r:1\n").image, pinned);
+  EXPECT_EQ(ParseOk("app: hello\nimage: web@" + kId + "\nregistry: r:1\n").image, "r:1/web@" + kId);
+  EXPECT_EQ(ParseOk("app: hello\nimage: " + kId + "\nregistry: r:1\n").image, kId);
+}
+
+TEST(DockerSpecTest, BuildAndRegistryMistakes) {
+  auto first = [](const std::string& text) {
+    ParseOutcome o = ParseAppSpec(text, "app.yaml", "/srv");
+    return o.diagnostics.empty() ? std::string("(none)") : o.diagnostics[0].ToString();
+  };
+  EXPECT_EQ(first("app: hello\nbuild: .\nimage: web:v1\n"),
+            "app.yaml:3:8: image: \"web:v1\" has a tag; with build: image names only the "
+            "repository (the build tags it git-<commit> or ctx-<digest>)");
+  EXPECT_EQ(first("app: hello\nbuild: {dockerfile: ../Dockerfile}\n"),
+            "app.yaml:2:21: build.dockerfile: \"../Dockerfile\" must be a relative path inside "
+            "the build context");
+  EXPECT_EQ(first("app: hello\nbuild: .\nregistry: {server: r:1, username: u, password: x}\n"),
+            "app.yaml:3:38: registry.password: a password is never written in the spec; put it "
+            "in a file only the daemon's user can read and name it in registry.password_file");
+  EXPECT_EQ(first("app: hello\nbuild: .\nregistry: {server: r:1, username: u}\n"),
+            "app.yaml:3:35: registry.username: needs registry.password_file (the file holding "
+            "the password)");
+  EXPECT_EQ(first("app: hello\nbuild: .\nregistry: http://r:1\n"),
+            "app.yaml:3:11: registry: \"http://r:1\" is not a registry host[:port] (e.g. "
+            "127.0.0.1:5000; lowercase, no scheme or path)");
+  EXPECT_EQ(first("app: hello\ncommand: ./hello\nregistry: r:1\n"),
+            "app.yaml:3:1: registry: applies only with `image:` or `build:`");
+  EXPECT_EQ(first("app: hello\nbuild: {args: {1X: a}}\n"),
+            "app.yaml:2:16: build.args: \"1X\" is not a valid ARG name (letters, digits and "
+            "'_', not starting with a digit)");
+}
+
 }  // namespace
 }  // namespace slipway::spec
