@@ -42,7 +42,7 @@ struct Target {
 };
 
 struct ImageCheck {
-  std::string status;  // "present", "pull", "missing", "unknown"
+  std::string status;  // "present", "pull", "missing", "unknown", "build"
   std::string id;      // present: the image ID
   std::string detail;  // one readable line
 };
@@ -204,7 +204,14 @@ std::optional<AppPlan> PlanApp(Context& ctx, api::AdminClient& client, Target ta
     }
   }
   plan.rollout = rollout::OutlineRollout(next, serving_replicas);
-  if (!next.image.empty()) {
+  if (next.build) {
+    // deploy builds it first: what it will run is not known until then.
+    std::string where = next.registry ? ", pushes it to " + next.registry->server : "";
+    plan.image = ImageCheck{"build", "",
+                            fmt::format("deploy builds {} from {} ({}){} and runs it by digest",
+                                        next.image.empty() ? next.app : next.image,
+                                        next.build->context, next.build->dockerfile, where)};
+  } else if (!next.image.empty()) {
     plan.image = CheckImage(docker_host, next);
     if (plan.image->status == "missing" || plan.image->status == "refused") {
       plan.refusals.push_back(plan.image->detail);

@@ -50,8 +50,23 @@ class Flattener {
   void Add(std::string path, N n) { Add(std::move(path), fmt::format("{}", n)); }
 
   void Probe(const std::string& prefix, const spec::Probe& p, bool readiness) {
-    Add(prefix + ".type", p.type == ProbeType::kHttp ? "http" : "tcp");
-    if (p.type == ProbeType::kHttp) Add(prefix + ".path", p.path);
+    switch (p.type) {
+      case ProbeType::kHttp:
+        Add(prefix + ".type", "http");
+        Add(prefix + ".path", p.path);
+        break;
+      case ProbeType::kTcp:
+        Add(prefix + ".type", "tcp");
+        break;
+      case ProbeType::kExec:
+        Add(prefix + ".type", "exec");
+        Add(prefix + ".command", List(p.command));
+        break;
+      case ProbeType::kRunning:
+        Add(prefix + ".type", "running");
+        Add(prefix + ".for", p.running_for);
+        break;
+    }
     Add(prefix + ".interval", p.interval);
     Add(prefix + ".timeout", p.timeout);
     Add(prefix + ".success_threshold", p.success_threshold);
@@ -242,6 +257,17 @@ std::vector<SpecField> FlattenAppSpec(const AppSpec& s) {
     f.Add("image", s.image);
     f.Add("allow_mutable_tag", s.allow_mutable_tag);
   }
+  // What deploy sends has build: replaced by the digest it built; a plan of a spec that still
+  // builds shows where from.
+  if (s.build) {
+    f.Add("build.context", s.build->context);
+    f.Add("build.dockerfile", s.build->dockerfile);
+    for (const auto& [key, value] : s.build->args) f.Add("build.args." + key, value);
+  }
+  if (s.registry) {
+    f.Add("registry.server", s.registry->server);
+    if (!s.registry->username.empty()) f.Add("registry.username", s.registry->username);
+  }
   if (!s.command.empty()) f.Add("command", s.command);
   f.Add("args", docker && !s.args_given ? std::string("(the image's CMD)") : List(s.args));
   for (const auto& [key, value] : s.env) f.Add("env." + key, value, /*secret=*/true);
@@ -262,6 +288,10 @@ std::vector<SpecField> FlattenAppSpec(const AppSpec& s) {
   if (s.limits.cpu) f.Add("limits.cpu", *s.limits.cpu);
   f.Add("limits.open_files", s.limits.open_files);
   if (s.limits.processes) f.Add("limits.processes", *s.limits.processes);
+  if (s.limits.memory_reservation_bytes) {
+    f.Add("reservations.memory", Bytes(*s.limits.memory_reservation_bytes));
+  }
+  if (s.limits.cpu_reservation) f.Add("reservations.cpu", *s.limits.cpu_reservation);
   f.Probe("readiness", s.readiness, /*readiness=*/true);
   if (s.liveness) f.Probe("liveness", *s.liveness, /*readiness=*/false);
   f.Add("stop.signal", s.stop.signal_name);

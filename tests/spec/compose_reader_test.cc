@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -19,6 +20,8 @@ namespace slipway::spec {
 namespace {
 
 const std::string kGood = std::string(COMPOSE_GOOD_DIR) + "/three/compose.yaml";
+
+namespace fs = std::filesystem;
 
 using testing_corpus::CorpusFiles;
 using testing_corpus::CorpusTestName;

@@ -124,6 +124,25 @@ strategy:
                 "strategy.header: added (X-Canary)"}));
 }
 
+TEST(SpecDiffTest, ExecAndRunningProbesAndReservations) {
+  std::string exec = kBase;
+  exec.replace(exec.find("  path: /up"), 11, "  type: exec\n  command: [/bin/web, probe]");
+  std::string other = exec;
+  other.replace(other.find("probe]"), 6, "probe, /ready]");
+  EXPECT_EQ(Lines(Parse(exec), Parse(other)),
+            std::vector<std::string>{
+                "readiness.command: [/bin/web, probe] -> [/bin/web, probe, /ready]"});
+  std::string running = kBase;
+  running.replace(running.find("  path: /up"), 11, "  type: running\n  for: 3s");
+  EXPECT_EQ(
+      Lines(Parse(kBase), Parse(running)),
+      (std::vector<std::string>{"readiness.type: http -> running",
+                                "readiness.path: removed (was /up)", "readiness.for: added (3s)"}));
+  std::string reserved = kBase + std::string("reservations:\n  memory: 32Mi\n");
+  EXPECT_EQ(Lines(Parse(kBase), Parse(reserved)),
+            std::vector<std::string>{"reservations.memory: added (32Mi)"});
+}
+
 TEST(SpecDiffTest, ImageDigest) {
   const char* kImage = R"(app: web
 image: registry.local:5000/web@sha256:%s
