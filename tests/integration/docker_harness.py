@@ -296,13 +296,15 @@ class TestRegistry:
 class DockerTestCase(unittest.TestCase):
     """One private dockerd per test class (cls.dockerd, its engine cls.engine, cls.docker_host
     to pass as --docker-host), and with `use_registry = True` a private registry too
-    (cls.registry; the class is skipped without docker-registry). Override set_up_images()
+    (cls.registry; the class is skipped without docker-registry), and with `bridge = True` a
+    Linux bridge of the dockerd's own. Override set_up_images()
     (a classmethod) to build the class's images once. Per test: a fresh workspace (self.ws), a
     daemon on that dockerd (self.daemon, its log printed when the test failed) and a free port
     (self.port); afterwards every Slipway container (and volume) of the engine is removed.
     Everything is stopped even when a set-up step fails."""
 
     use_registry = False
+    bridge = False  # True: the dockerd gets a Linux bridge of its own (docker: {network: bridge})
 
     @classmethod
     def setUpClass(cls):
@@ -315,7 +317,7 @@ class DockerTestCase(unittest.TestCase):
         try:
             if cls.use_registry:
                 cls.registry = TestRegistry().start()
-            cls.dockerd = TestDockerd().start()
+            cls.dockerd = TestDockerd(bridge=cls.bridge).start()
             cls.engine = cls.dockerd.engine
             cls.docker_host = cls.dockerd.host
             cls.set_up_images()

@@ -14,45 +14,16 @@ import re
 import shutil
 import unittest
 
-from docker_harness import (DOCKERFILE, HELLO_STATIC, TestDockerd, TestRegistry, dockerd_path,
-                            registry_path)
-from harness import Daemon, Workspace, free_port, http_get, wait_until
+from docker_harness import DOCKERFILE, HELLO_STATIC, DockerTestCase, dockerd_path, registry_path
+from harness import http_get, wait_until
 from test_docker_deploy import docker_spec, slipway_containers
 
 
 @unittest.skipUnless(dockerd_path() and registry_path(),
                      "needs dockerd and docker-registry (apt-get install docker.io docker-registry)")
-class DockerRegistryTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.registry = TestRegistry().start()
-        try:
-            cls.dockerd = TestDockerd(bridge=True).start()
-        except Exception:
-            cls.registry.stop()
-            raise
-        cls.engine = cls.dockerd.engine
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dockerd.stop()
-        cls.registry.stop()
-
-    def setUp(self):
-        self.engine.remove_all()
-        self.ws = Workspace()
-        self.addCleanup(self.ws.cleanup)
-        self.daemon = Daemon(self.ws, ["--docker-host", self.dockerd.host]).start()
-        self.addCleanup(self.stop_daemon)
-        self.port = free_port()
-
-    def stop_daemon(self):
-        try:
-            self.daemon.stop()
-        except AssertionError:
-            pass
-        if not getattr(self._outcome, "success", True):
-            print("---- daemon log (tail) ----\n" + self.daemon.log()[-6000:])
+class DockerRegistryTest(DockerTestCase):
+    use_registry = True
+    bridge = True
 
     def deploy(self, spec, *args):
         res = self.daemon.cli("deploy", "-f", spec, "--docker-host", self.dockerd.host, *args,
