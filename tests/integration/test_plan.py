@@ -13,8 +13,8 @@ import os
 import re
 import unittest
 
-from docker_harness import TestDockerd, dockerd_path
-from harness import Daemon, DaemonTestCase, Workspace, free_port, stop_daemon
+from docker_harness import DockerTestCase, dockerd_path
+from harness import Daemon, DaemonTestCase, Workspace, free_port
 
 SECRET = "howdy-s3cret-value"
 
@@ -139,27 +139,10 @@ services:
 
 
 @unittest.skipUnless(dockerd_path(), "dockerd is not installed (apt-get install docker.io)")
-class PlanImagePresenceTest(unittest.TestCase):
+class PlanImagePresenceTest(DockerTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.dockerd = TestDockerd().start()
-        try:
-            cls.image_id = cls.dockerd.engine.build_hello("hello:v1", "v1")
-        except Exception:
-            cls.dockerd.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dockerd.stop()
-
-    def setUp(self):
-        self.ws = Workspace()
-        self.daemon = Daemon(self.ws).start()
-
-    def tearDown(self):
-        stop_daemon(self, self.daemon)
-        self.ws.cleanup()
+    def set_up_images(cls):
+        cls.image_id = cls.engine.build_hello("hello:v1", "v1")
 
     def plan_image(self, image):
         spec = self.ws.write_spec("slipway.yaml", f"app: boxed\nimage: {image}\nproxy:\n"
