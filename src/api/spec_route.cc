@@ -31,7 +31,9 @@ ApiResponse AppSpecResponse(state::ReleaseStore& store, const std::string& app) 
            {"serving", serving},
            {"spec_file", r.spec_file},
            {"base_dir", r.base_dir},
-           {"spec_yaml", r.spec_yaml}}};
+           {"spec_yaml", r.spec_yaml},
+           // docker: the image the release pinned, so a client can tell a re-pointed tag.
+           {"image_id", r.image_id}}};
 }
 
 }  // namespace slipway::api

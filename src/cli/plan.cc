@@ -5,6 +5,7 @@
 // the normalised specs) / unchanged, the rollout steps, image presence and what the deploy would
 // be refused for. Exits 0 when nothing would change, 1 when something would, 2 for an invalid
 // spec or a deploy that would be refused, 3 without a daemon (a plan needs the current state).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -49,7 +50,8 @@ struct ImageCheck {
 
 struct AppPlan {
   Target target;
-  std::string action;  // "create", "update", "unchanged"
+  std::string pinned_image_id;  // the serving release's image ("" : none or a process app)
+  std::string action;           // "create", "update", "unchanged"
   std::optional<std::int64_t> release;
   std::vector<std::string> state_changes;  // "desired state: stopped -> running"
   std::vector<spec::FieldChange> changes;
@@ -165,6 +167,7 @@ std::optional<AppPlan> PlanApp(Context& ctx, api::AdminClient& client, Target ta
     if (res->status == 200 && res->body.value("serving", false)) {
       const nlohmann::json& body = res->body;
       plan.release = body.value("release", std::int64_t{0});
+      plan.pinned_image_id = body.value("image_id", "");
       auto old = spec::ParseAppSpec(body.value("spec_yaml", ""), body.value("spec_file", ""),
                                     body.value("base_dir", ""));
       if (!old.spec) {
@@ -215,6 +218,17 @@ std::optional<AppPlan> PlanApp(Context& ctx, api::AdminClient& client, Target ta
     plan.image = CheckImage(docker_host, next);
     if (plan.image->status == "missing" || plan.image->status == "refused") {
       plan.refusals.push_back(plan.image->detail);
+    }
+    // The same reference can name other bits: a mutable tag re-pointed since the release.
+    if (plan.image->status == "present" && !plan.pinned_image_id.empty() &&
+        plan.image->id != plan.pinned_image_id &&
+        std::none_of(plan.changes.begin(), plan.changes.end(),
+                     [](const spec::FieldChange& c) { return c.path == "image"; })) {
+      plan.changes.push_back({.path = "image_id",
+                              .kind = spec::ChangeKind::kChanged,
+                              .before = plan.pinned_image_id,
+                              .after = plan.image->id});
+      if (plan.action == "unchanged") plan.action = "update";
     }
   }
   return plan;

@@ -14,6 +14,7 @@ import re
 import unittest
 
 from docker_harness import DockerTestCase, dockerd_path
+from test_docker_deploy import docker_spec
 from harness import Daemon, DaemonTestCase, Workspace, free_port
 
 SECRET = "howdy-s3cret-value"
@@ -171,6 +172,27 @@ class PlanImagePresenceTest(DockerTestCase):
         self.assertEqual(app["image"]["status"], "missing")
         self.assertEqual(app["refusals"], [app["image"]["detail"]])
         self.assertIn("names no registry to pull it from", app["image"]["detail"])
+
+    def test_a_re_pointed_mutable_tag_is_an_update_of_the_image_id(self):
+        image_id = self.engine.build_hello("plantag:v1", "one")
+        spec = docker_spec(self.ws, "tagged.yaml", "plantag:v1", free_port(), "v1", replicas=1,
+                           extra="allow_mutable_tag: true\n")
+        res = self.daemon.cli("deploy", "-f", spec, timeout=300)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        res = self.daemon.cli("plan", spec, "--docker-host", self.docker_host)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("= unchanged hello", res.stdout)
+
+        moved = self.engine.build_hello("plantag:v1", "two")  # same tag, other bits
+        self.assertNotEqual(moved, image_id)
+        res = self.daemon.cli("plan", spec, "--json", "--docker-host", self.docker_host)
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        (app,) = json.loads(res.stdout)["apps"]
+        self.assertEqual(app["action"], "update")
+        self.assertEqual([c for c in app["changes"] if c["field"] == "image_id"],
+                         [{"field": "image_id", "kind": "changed", "before": image_id,
+                           "after": moved}])
+
 
 
 class PlanWithoutDaemonTest(unittest.TestCase):
